@@ -1,0 +1,96 @@
+package provider
+
+import "net/http"
+
+// Error is an OAuth protocol error. Engines return it as a value and render
+// it in one place per protocol (RFC 6749 §5.2 JSON, RFC 6750 §3
+// WWW-Authenticate, RFC 5849 oauth_problem).
+type Error struct {
+	// Code is the RFC error code (invalid_request, invalid_grant, ...) or,
+	// for OAuth 1, the oauth_problem value.
+	Code string
+	// Description is human-readable; it must only contain the characters
+	// RFC 6749 §5.2 allows (%x20-21 / %x23-5B / %x5D-7E), see SafeText.
+	Description string
+	// Status is the HTTP status to answer with.
+	Status int
+	// Basic is set for invalid_client after HTTP Basic authentication, which
+	// must be answered 401 with WWW-Authenticate (RFC 6749 §5.2).
+	Basic bool
+}
+
+func (e *Error) Error() string {
+	if e.Description == "" {
+		return e.Code
+	}
+	return e.Code + ": " + e.Description
+}
+
+// NewError returns an Error with a sanitized description.
+func NewError(status int, code, description string) *Error {
+	return &Error{Code: code, Description: SafeText(description), Status: status}
+}
+
+// Common OAuth 2 errors (RFC 6749 §5.2, RFC 7009, RFC 6750).
+func ErrInvalidRequest(desc string) *Error {
+	return NewError(http.StatusBadRequest, "invalid_request", desc)
+}
+
+// ErrInvalidClient is answered 401 (RFC 6749 §5.2).
+func ErrInvalidClient(desc string) *Error {
+	return NewError(http.StatusUnauthorized, "invalid_client", desc)
+}
+
+// ErrInvalidGrant covers bad, expired, replayed or mismatched grants.
+func ErrInvalidGrant(desc string) *Error {
+	return NewError(http.StatusBadRequest, "invalid_grant", desc)
+}
+
+// ErrUnauthorizedClient: the client may not use this grant.
+func ErrUnauthorizedClient(desc string) *Error {
+	return NewError(http.StatusBadRequest, "unauthorized_client", desc)
+}
+
+// ErrUnsupportedGrantType: grant unknown or disabled on this server.
+func ErrUnsupportedGrantType(desc string) *Error {
+	return NewError(http.StatusBadRequest, "unsupported_grant_type", desc)
+}
+
+// ErrInvalidScope: requested scope unknown or beyond what the client may ask.
+func ErrInvalidScope(desc string) *Error {
+	return NewError(http.StatusBadRequest, "invalid_scope", desc)
+}
+
+// ErrServer is an internal failure (a store error); answered 500 without
+// detail, the cause goes to the log only.
+func ErrServer() *Error {
+	return NewError(http.StatusInternalServerError, "server_error", "")
+}
+
+// SafeText drops characters RFC 6749 §5.2 forbids in error_description
+// (anything outside %x20-21 / %x23-5B / %x5D-7E: quotes, backslashes,
+// control and non-ASCII characters), so a description can go into a
+// WWW-Authenticate quoted string or a redirect unescaped.
+func SafeText(s string) string {
+	ok := true
+	for i := 0; i < len(s); i++ {
+		if !safeByte(s[i]) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if safeByte(s[i]) {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
+}
+
+func safeByte(c byte) bool {
+	return c == 0x20 || c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E)
+}

@@ -1,0 +1,233 @@
+// Package store defines the persistence the OAuth engine needs, one small
+// interface per concern, and the errors every backend reports. Backends live
+// in subpackages (store/badger is the embedded default) and must all pass the
+// conformance suite in store/storetest.
+//
+// Secrets never reach a backend in a form that lets a reader of the disk use
+// them: OAuth 2 token values and generated client secrets arrive as SHA-256
+// hashes, passwords as bcrypt/argon2id hashes, and OAuth 1 secrets (which
+// HMAC needs back) sealed with AES-GCM by the engine. A backend stores bytes.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns (possibly wrapped); callers test with errors.Is.
+var (
+	// ErrNotFound: no such item, or it expired.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists: an item with that key already exists (create only).
+	ErrExists = errors.New("store: already exists")
+	// ErrConsumed: a single-use item (code, verifier) was already used. The
+	// method returning it also returns the item, so the caller can revoke
+	// what was issued from it.
+	ErrConsumed = errors.New("store: already consumed")
+	// ErrRotated: a refresh token was presented again after it was rotated.
+	// The method returning it also returns the token, so the caller can
+	// revoke its family.
+	ErrRotated = errors.New("store: refresh token already rotated")
+)
+
+// Client is a registered OAuth client (OAuth 1 "consumer").
+type Client struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// SecretHash is SHA-256(secret) for OAuth 2 client authentication;
+	// empty for public clients.
+	SecretHash []byte `json:"secret_hash,omitempty"`
+	// SealedSecret is the secret encrypted by the engine (AES-GCM), needed
+	// back in plaintext as an OAuth 1 HMAC key; empty if the client has none.
+	SealedSecret []byte   `json:"sealed_secret,omitempty"`
+	RedirectURIs []string `json:"redirect_uris,omitempty"`
+	CallbackURIs []string `json:"callback_uris,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+	Grants       []string `json:"grants,omitempty"`
+	Public       bool     `json:"public,omitempty"`
+	Trusted      bool     `json:"trusted,omitempty"`
+	Introspect   bool     `json:"introspect,omitempty"`
+	// RSAPublicKeyPEM verifies OAuth 1 RSA-SHA1 signatures.
+	RSAPublicKeyPEM string    `json:"rsa_public_key,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+}
+
+// User is a resource owner who can log in.
+type User struct {
+	Username string `json:"username"`
+	// PasswordHash is a bcrypt or argon2id hash as `caddy hash-password` prints.
+	PasswordHash string    `json:"password_hash"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// TokenKind says what a stored token is; a lookup must check it so that one
+// kind can never be used as another (e.g. an OAuth 1 temporary credential
+// as an access token).
+type TokenKind uint8
+
+// Token kinds.
+const (
+	KindAccess        TokenKind = iota + 1 // OAuth 2 access token
+	KindRefresh                            // OAuth 2 refresh token
+	KindOAuth1Access                       // OAuth 1 token credentials (§2.3)
+	KindOAuth1Request                      // OAuth 1 temporary credentials (§2.1)
+)
+
+// Token is an issued credential. It is keyed by Hash, the SHA-256 of the
+// value the client holds; the value itself is never stored.
+type Token struct {
+	Hash     []byte    `json:"hash"`
+	Kind     TokenKind `json:"kind"`
+	ClientID string    `json:"client_id"`
+	// User is the resource owner; empty for client_credentials tokens.
+	User   string   `json:"user,omitempty"`
+	Scopes []string `json:"scopes,omitempty"`
+	// Family groups every token descending from one grant (one code, one
+	// client_credentials call, one OAuth 1 authorization), so a replayed
+	// code or refresh token revokes them all.
+	Family    string    `json:"family"`
+	IssuedAt  time.Time `json:"issued_at"`
+	ExpiresAt time.Time `json:"expires_at"` // zero: never expires
+	// Rotated is set on a refresh token once it was exchanged; presenting
+	// it again is reuse (RFC 9700 §4.14.2).
+	Rotated bool `json:"rotated,omitempty"`
+	// SealedSecret is the OAuth 1 token secret, encrypted by the engine.
+	SealedSecret []byte `json:"sealed_secret,omitempty"`
+	// OAuth 1 temporary credentials only: callback, and after the resource
+	// owner approved, the verifier's hash.
+	Callback     string `json:"callback,omitempty"`
+	VerifierHash []byte `json:"verifier_hash,omitempty"`
+}
+
+// Code is an OAuth 2 authorization code, keyed by the SHA-256 of its value.
+type Code struct {
+	Hash                []byte    `json:"hash"`
+	ClientID            string    `json:"client_id"`
+	User                string    `json:"user"`
+	RedirectURI         string    `json:"redirect_uri"`
+	Scopes              []string  `json:"scopes,omitempty"`
+	CodeChallenge       string    `json:"code_challenge,omitempty"`
+	CodeChallengeMethod string    `json:"code_challenge_method,omitempty"`
+	Family              string    `json:"family"`
+	IssuedAt            time.Time `json:"issued_at"`
+	ExpiresAt           time.Time `json:"expires_at"`
+	Consumed            bool      `json:"consumed,omitempty"`
+}
+
+// Session is a browser login session, keyed by the SHA-256 of its cookie.
+type Session struct {
+	Hash      []byte    `json:"hash"`
+	User      string    `json:"user"`
+	CSRF      string    `json:"csrf"`
+	IssuedAt  time.Time `json:"issued_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Consent records the scopes a user approved for a client.
+type Consent struct {
+	User      string    `json:"user"`
+	ClientID  string    `json:"client_id"`
+	Scopes    []string  `json:"scopes"`
+	GrantedAt time.Time `json:"granted_at"`
+}
+
+// ClientStore keeps dynamically registered clients (static ones come from
+// config and never reach the store).
+type ClientStore interface {
+	CreateClient(ctx context.Context, c *Client) error // ErrExists
+	GetClient(ctx context.Context, id string) (*Client, error)
+	ListClients(ctx context.Context) ([]*Client, error)
+	UpdateClient(ctx context.Context, c *Client) error // ErrNotFound
+	DeleteClient(ctx context.Context, id string) error // ErrNotFound
+}
+
+// UserStore keeps resource owners.
+type UserStore interface {
+	CreateUser(ctx context.Context, u *User) error // ErrExists
+	GetUser(ctx context.Context, username string) (*User, error)
+	ListUsers(ctx context.Context) ([]*User, error)
+	UpdateUser(ctx context.Context, u *User) error         // ErrNotFound
+	DeleteUser(ctx context.Context, username string) error // ErrNotFound
+}
+
+// CodeStore keeps OAuth 2 authorization codes until they expire.
+type CodeStore interface {
+	SaveCode(ctx context.Context, c *Code) error
+	// ConsumeCode marks the code used and returns it, atomically: of two
+	// concurrent calls exactly one succeeds. A later call returns the code
+	// with ErrConsumed (until the code expires), so the caller can revoke
+	// the family; an unknown or expired code is ErrNotFound.
+	ConsumeCode(ctx context.Context, hash []byte) (*Code, error)
+}
+
+// TokenStore keeps issued tokens of every kind. Writes are durable when the
+// method returns: a token is answered to a client only after that.
+type TokenStore interface {
+	SaveToken(ctx context.Context, t *Token) error
+	// SaveTokens stores several tokens in one durable transaction (an
+	// access token with its refresh token).
+	SaveTokens(ctx context.Context, ts ...*Token) error
+	// GetToken returns a live token; revoked or expired ones are ErrNotFound.
+	GetToken(ctx context.Context, hash []byte) (*Token, error)
+	RevokeToken(ctx context.Context, hash []byte) error // ErrNotFound
+	// RotateRefresh marks the refresh token old as rotated and saves next in
+	// one transaction. If old was rotated before, nothing is saved and the
+	// stored old token is returned with ErrRotated. Unknown: ErrNotFound.
+	RotateRefresh(ctx context.Context, old []byte, next ...*Token) (*Token, error)
+	// RevokeFamily, RevokeUser and RevokeClient delete every token of a
+	// family, resource owner or client and return how many.
+	RevokeFamily(ctx context.Context, family string) (int, error)
+	RevokeUser(ctx context.Context, user string) (int, error)
+	RevokeClient(ctx context.Context, clientID string) (int, error)
+	// UpdateToken replaces a live token (OAuth 1 temporary credentials get
+	// their user and verifier on authorization). ErrNotFound if gone.
+	UpdateToken(ctx context.Context, t *Token) error
+	// ConsumeToken deletes a live token of the given kind and returns it,
+	// atomically (OAuth 1 temporary credentials exchanged for token
+	// credentials): of two concurrent calls exactly one succeeds.
+	ConsumeToken(ctx context.Context, hash []byte, kind TokenKind) (*Token, error)
+}
+
+// NonceStore remembers OAuth 1 nonces (RFC 5849 §3.3).
+type NonceStore interface {
+	// UseNonce records key and reports whether it was new, atomically; the
+	// record lives for ttl (the timestamp window), so the store stays
+	// bounded and a replay is refused also after a restart.
+	UseNonce(ctx context.Context, key string, ttl time.Duration) (fresh bool, err error)
+}
+
+// SessionStore keeps browser login sessions.
+type SessionStore interface {
+	SaveSession(ctx context.Context, s *Session) error
+	GetSession(ctx context.Context, hash []byte) (*Session, error)
+	DeleteSession(ctx context.Context, hash []byte) error
+}
+
+// ConsentStore keeps remembered consents per (user, client).
+type ConsentStore interface {
+	PutConsent(ctx context.Context, c *Consent) error
+	GetConsent(ctx context.Context, user, clientID string) (*Consent, error)
+	DeleteConsent(ctx context.Context, user, clientID string) error
+}
+
+// KeyStore keeps server secrets that must survive restarts (the key OAuth 1
+// secrets are sealed with, JWT signing keys).
+type KeyStore interface {
+	// LoadOrCreateKey returns the value stored under name, or stores and
+	// returns generate()'s value if there is none, atomically.
+	LoadOrCreateKey(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
+}
+
+// Store is everything the engine needs; store/badger implements it all.
+type Store interface {
+	ClientStore
+	UserStore
+	CodeStore
+	TokenStore
+	NonceStore
+	SessionStore
+	ConsentStore
+	KeyStore
+	Close() error
+}
