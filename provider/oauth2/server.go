@@ -1,0 +1,195 @@
+package oauth2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/store"
+)
+
+// Endpoint paths, relative to Config.Prefix (the metadata document stays at
+// the root whatever the prefix, RFC 8414 §3).
+const (
+	PathAuthorize  = "/oauth2/authorize"
+	PathToken      = "/oauth2/token"
+	PathRevoke     = "/oauth2/revoke"
+	PathIntrospect = "/oauth2/introspect"
+	PathMetadata   = "/.well-known/oauth-authorization-server"
+)
+
+// Grant type names (RFC 6749 §4), as Config.Grants and store.Client.Grants
+// list them.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+	GrantPassword          = "password"
+)
+
+// Defaults for a zero Config.
+const (
+	DefaultAccessTokenTTL  = time.Hour
+	DefaultRefreshTokenTTL = 720 * time.Hour
+	DefaultCodeTTL         = 60 * time.Second
+)
+
+// DefaultGrants are enabled when Config.Grants is empty; the password grant
+// is never on by default (RFC 9700 §2.4).
+var DefaultGrants = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+
+// Config configures a Server.
+type Config struct {
+	// Issuer identifies the server: the metadata "issuer" and the RFC 9207
+	// "iss" authorization response parameter. An absolute http(s) URL
+	// without query or fragment (RFC 8414 §2).
+	Issuer string
+	// Prefix is the path the endpoints are mounted under ("" for the root),
+	// used to build the endpoint URLs in the metadata.
+	Prefix string
+	// AccessTokenTTL, RefreshTokenTTL and CodeTTL default to 1h, 720h and
+	// 60s when zero. A negative RefreshTokenTTL disables refresh tokens.
+	// RefreshTokenTTL is an idle timeout: every rotation extends it.
+	AccessTokenTTL, RefreshTokenTTL, CodeTTL time.Duration
+	// Scopes are the scopes this server knows (empty: any scope-token);
+	// DefaultScopes are granted when a request names none.
+	Scopes, DefaultScopes []string
+	// Grants are the enabled grant types; empty means DefaultGrants.
+	Grants []string
+	// Clock, Entropy and Audit default to real time, crypto/rand and
+	// discarding events.
+	Clock   provider.Clock
+	Entropy io.Reader
+	Audit   provider.Auditor
+	// Passwords checks resource owner credentials for the password grant;
+	// required when that grant is enabled.
+	Passwords provider.PasswordChecker
+	// Pages renders consent and error pages; nil means defaults with a
+	// per-process CSRF key.
+	Pages *provider.Pages
+}
+
+// Server is an OAuth 2 authorization server over a store.
+type Server struct {
+	cfg     Config
+	st      store.Store
+	clients *provider.Clients
+	pages   *provider.Pages
+	grants  []string
+	// issuer is Config.Issuer without a trailing slash, base for endpoint URLs.
+	issuer string
+}
+
+// New validates cfg, fills in defaults and returns a Server.
+func New(cfg Config, st store.Store, clients *provider.Clients) (*Server, error) {
+	if st == nil || clients == nil {
+		return nil, errors.New("oauth2: store and clients are required")
+	}
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("oauth2: issuer %q must be an absolute http(s) URL without query or fragment", cfg.Issuer)
+	}
+	if cfg.Prefix != "" && (!strings.HasPrefix(cfg.Prefix, "/") || strings.HasSuffix(cfg.Prefix, "/")) {
+		return nil, fmt.Errorf("oauth2: prefix %q must start with / and not end with /", cfg.Prefix)
+	}
+	if cfg.AccessTokenTTL == 0 {
+		cfg.AccessTokenTTL = DefaultAccessTokenTTL
+	}
+	if cfg.RefreshTokenTTL == 0 {
+		cfg.RefreshTokenTTL = DefaultRefreshTokenTTL
+	}
+	if cfg.CodeTTL == 0 {
+		cfg.CodeTTL = DefaultCodeTTL
+	}
+	if cfg.AccessTokenTTL < 0 || cfg.CodeTTL < 0 {
+		return nil, errors.New("oauth2: access token and code TTLs must be positive")
+	}
+	for _, s := range append(slices.Clone(cfg.Scopes), cfg.DefaultScopes...) {
+		if !provider.ValidScopeToken(s) {
+			return nil, fmt.Errorf("oauth2: invalid scope %q", s)
+		}
+	}
+	if len(cfg.Scopes) > 0 && !provider.ContainsAll(cfg.Scopes, cfg.DefaultScopes) {
+		return nil, errors.New("oauth2: default scopes must be among the server's scopes")
+	}
+	grants := cfg.Grants
+	if len(grants) == 0 {
+		grants = DefaultGrants
+	}
+	for _, g := range grants {
+		switch g {
+		case GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials:
+		case GrantPassword:
+			if cfg.Passwords == nil {
+				return nil, errors.New("oauth2: the password grant needs a password checker")
+			}
+		default:
+			return nil, fmt.Errorf("oauth2: unknown grant %q", g)
+		}
+	}
+	pages := cfg.Pages
+	if pages == nil {
+		pages = &provider.Pages{Clock: cfg.Clock}
+	}
+	return &Server{
+		cfg:     cfg,
+		st:      st,
+		clients: clients,
+		pages:   pages,
+		grants:  slices.Clone(grants),
+		issuer:  strings.TrimSuffix(cfg.Issuer, "/"),
+	}, nil
+}
+
+// grantEnabled reports whether the server enables grant; refresh_token
+// also needs a non-negative RefreshTokenTTL.
+func (s *Server) grantEnabled(grant string) bool {
+	if grant == GrantRefreshToken && s.cfg.RefreshTokenTTL < 0 {
+		return false
+	}
+	return slices.Contains(s.grants, grant)
+}
+
+// clientMay reports whether the server enables grant and the client may use it.
+func (s *Server) clientMay(c *store.Client, grant string) bool {
+	return s.grantEnabled(grant) && provider.HasGrant(c, grant)
+}
+
+func (s *Server) now() time.Time { return s.cfg.Clock.Now() }
+
+func (s *Server) endpoint(path string) string { return s.issuer + s.cfg.Prefix + path }
+
+func (s *Server) emit(e provider.Event) {
+	e.Protocol = provider.ProtocolOAuth2
+	s.cfg.Audit.Emit(e)
+}
+
+// storeFailed reports an internal store error as an event (the only log
+// channel the engine has) and returns server_error for the client.
+func (s *Server) storeFailed(op string, err error) *provider.Error {
+	s.emit(provider.Event{Name: "store_error", Reason: op + ": " + err.Error()})
+	return provider.ErrServer()
+}
+
+// expired reports whether t has passed by the server's clock; the store
+// also expires items, but the engine's clock is authoritative (and
+// injectable).
+func (s *Server) expired(t time.Time) bool {
+	return !t.IsZero() && !s.now().Before(t)
+}
+
+func (s *Server) newValue() (string, error) { return provider.NewToken(s.cfg.Entropy) }
+
+func (s *Server) getClient(ctx context.Context, id string) (*store.Client, error) {
+	return s.clients.Get(ctx, id)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,163 @@
+package oauth2
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/store"
+)
+
+// tokenResponse is RFC 6749 §5.1.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// Token serves the token endpoint (RFC 6749 §3.2): POST with a urlencoded
+// body, the client authenticated, the grant dispatched by grant_type. Every
+// answer, success or error, is JSON marked no-store (§5.1, §5.2).
+func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
+	form, e := readForm(w, r)
+	if e != nil {
+		s.tokenRefused(w, "", "", e)
+		return
+	}
+	grant := form.Get("grant_type")
+	if grant == "" {
+		s.tokenRefused(w, "", "", provider.ErrInvalidRequest("grant_type is required"))
+		return
+	}
+	if !s.grantEnabled(grant) {
+		s.tokenRefused(w, "", provider.SafeText(grant), provider.ErrUnsupportedGrantType("grant type not supported"))
+		return
+	}
+	// Public clients may use the code and refresh grants (with PKCE and
+	// rotation); client_credentials and password need a secret.
+	client, e := s.authenticateClient(r, form, grant == GrantAuthorizationCode || grant == GrantRefreshToken)
+	if e != nil {
+		s.tokenRefused(w, "", grant, e)
+		return
+	}
+	if !provider.HasGrant(client, grant) {
+		s.tokenRefused(w, client.ID, grant, provider.ErrUnauthorizedClient("this client may not use the "+grant+" grant"))
+		return
+	}
+	var resp *tokenResponse
+	switch grant {
+	case GrantAuthorizationCode:
+		resp, e = s.grantCode(r.Context(), client, form)
+	case GrantRefreshToken:
+		resp, e = s.grantRefresh(r.Context(), client, form)
+	case GrantClientCredentials:
+		resp, e = s.grantClientCredentials(r.Context(), client, form)
+	case GrantPassword:
+		resp, e = s.grantPassword(r.Context(), client, form)
+	}
+	if e != nil {
+		s.tokenRefused(w, client.ID, grant, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) tokenRefused(w http.ResponseWriter, clientID, grant string, e *provider.Error) {
+	if e.Code != "server_error" && e.Code != "invalid_client" {
+		s.emit(provider.Event{Name: "token_refused", ClientID: clientID, Grant: grant, Reason: e.Code + ": " + e.Description})
+	}
+	s.writeError(w, e)
+}
+
+// grantOut describes what a grant decided to issue.
+type grantOut struct {
+	client *store.Client
+	user   string
+	scopes []string
+	family string
+	grant  string
+	// refresh asks for a refresh token (if the server and client allow one).
+	refresh bool
+}
+
+// mint makes the tokens of g: an access token and, when the server and the
+// client enable the refresh_token grant, a refresh token of the same
+// family. Values are 256-bit random, only their hashes are stored.
+func (s *Server) mint(g grantOut) (resp *tokenResponse, at, rt *store.Token, e *provider.Error) {
+	now := s.now()
+	access, err := s.newValue()
+	if err != nil {
+		return nil, nil, nil, s.storeFailed("entropy", err)
+	}
+	at = &store.Token{
+		Hash: provider.HashToken(access), Kind: store.KindAccess,
+		ClientID: g.client.ID, User: g.user, Scopes: g.scopes, Family: g.family,
+		IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTokenTTL),
+	}
+	resp = &tokenResponse{
+		AccessToken: access,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(s.cfg.AccessTokenTTL.Seconds()),
+		Scope:       provider.FormatScope(g.scopes),
+	}
+	if g.refresh && s.clientMay(g.client, GrantRefreshToken) {
+		refresh, err := s.newValue()
+		if err != nil {
+			return nil, nil, nil, s.storeFailed("entropy", err)
+		}
+		rt = &store.Token{
+			Hash: provider.HashToken(refresh), Kind: store.KindRefresh,
+			ClientID: g.client.ID, User: g.user, Scopes: g.scopes, Family: g.family,
+			IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTokenTTL),
+		}
+		resp.RefreshToken = refresh
+	}
+	return resp, at, rt, nil
+}
+
+// issue mints and stores the tokens of a new grant in one durable write.
+func (s *Server) issue(ctx context.Context, g grantOut) (*tokenResponse, *provider.Error) {
+	if g.family == "" {
+		f, err := s.newValue()
+		if err != nil {
+			return nil, s.storeFailed("entropy", err)
+		}
+		g.family = f
+	}
+	resp, at, rt, e := s.mint(g)
+	if e != nil {
+		return nil, e
+	}
+	toks := []*store.Token{at}
+	if rt != nil {
+		toks = append(toks, rt)
+	}
+	if err := s.st.SaveTokens(ctx, toks...); err != nil {
+		return nil, s.storeFailed("save tokens", err)
+	}
+	s.issued(g, rt != nil)
+	return resp, nil
+}
+
+func (s *Server) issued(g grantOut, refresh bool) {
+	name := "token_issued"
+	reason := ""
+	if refresh {
+		reason = "with refresh token"
+	}
+	s.emit(provider.Event{Name: name, ClientID: g.client.ID, User: g.user, Grant: g.grant, Scopes: g.scopes, Reason: reason})
+}
+
+// requestedScopes parses the scope parameter, refusing malformed tokens.
+func requestedScopes(form url.Values) ([]string, *provider.Error) {
+	scopes := provider.ParseScope(form.Get("scope"))
+	for _, sc := range scopes {
+		if !provider.ValidScopeToken(sc) {
+			return nil, provider.ErrInvalidScope("malformed scope")
+		}
+	}
+	return scopes, nil
+}

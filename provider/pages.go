@@ -1,0 +1,338 @@
+package provider
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+//go:embed templates/*.html
+var embeddedTemplates embed.FS
+
+// Template names a template directory given to LoadTemplates may override.
+const (
+	TemplateConsent = "consent.html"
+	TemplateError   = "error.html"
+	TemplateMessage = "message.html"
+)
+
+// DefaultFormTTL is how long a consent form stays valid.
+const DefaultFormTTL = 10 * time.Minute
+
+// Pages renders the HTML the authorization endpoints show a resource owner
+// (consent, errors, an out-of-band verifier) and checks the consent form's
+// CSRF token. Every page is self-contained (no external assets) and framed
+// by nothing: RFC 6749 §10.13 clickjacking, RFC 9700 §4.16.
+type Pages struct {
+	// Key is the HMAC-SHA256 key CSRF tokens are bound with. Empty means a
+	// random key made on first use, valid for this process only.
+	Key []byte
+	// Clock gives the time CSRF tokens expire by.
+	Clock Clock
+	// TTL is how long a rendered form may be submitted; 0 means
+	// DefaultFormTTL.
+	TTL time.Duration
+
+	once    sync.Once
+	key     []byte
+	tmplMu  sync.RWMutex
+	tmpl    *template.Template
+	tmplErr error
+}
+
+// ConsentPage is what the consent form shows and round-trips.
+type ConsentPage struct {
+	// Action is the path the form posts back to (the authorize endpoint it
+	// was shown on).
+	Action     string
+	User       string
+	ClientID   string
+	ClientName string
+	Scopes     []string
+	// Params are the original authorization request parameters, sent back
+	// as hidden fields so the POST carries the whole request again.
+	Params url.Values
+	// RedirectURI is where the answer to the POST will redirect (the
+	// validated OAuth 2 redirect_uri or OAuth 1 callback; empty for oob).
+	// Browsers (Chrome) apply CSP form-action to redirects that follow a
+	// form submission, so its origin is added to form-action; without it
+	// the 303 back to the client would be blocked.
+	RedirectURI string
+}
+
+// HeaderSecurity sets the headers every authorization page carries:
+// no framing (X-Frame-Options, CSP frame-ancestors), no third-party loads,
+// forms only to this origin, no Referer leaking the query, no caching.
+func HeaderSecurity(h http.Header) {
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", cspFor(""))
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+func cspFor(redirect string) string {
+	formAction := "'self'"
+	if src := cspSource(redirect); src != "" {
+		formAction += " " + src
+	}
+	return "default-src 'none'; style-src 'unsafe-inline'; form-action " + formAction + "; frame-ancestors 'none'"
+}
+
+// cspSource is the CSP source expression matching redirect: its origin for
+// http(s), its scheme for a native app's private-use URI scheme (RFC 8252
+// §7.1). Anything that could break out of the header yields "".
+func cspSource(redirect string) string {
+	if redirect == "" {
+		return ""
+	}
+	u, err := url.Parse(redirect)
+	if err != nil || u.Scheme == "" {
+		return ""
+	}
+	var src string
+	switch scheme := strings.ToLower(u.Scheme); scheme {
+	case "http", "https":
+		if u.Host == "" {
+			return ""
+		}
+		src = scheme + "://" + u.Host
+	default:
+		src = scheme + ":"
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if c <= 0x20 || c >= 0x7f || c == ';' || c == ',' || c == '\'' || c == '"' {
+			return ""
+		}
+	}
+	return src
+}
+
+// LoadTemplates replaces embedded templates with the files of the same name
+// (TemplateConsent, TemplateError, TemplateMessage, and "base.html" for the
+// shared "head" and "foot") found in fsys; missing files keep the default.
+// Call it once before serving.
+func (p *Pages) LoadTemplates(fsys fs.FS) error {
+	t, err := parseEmbedded()
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{"base.html", TemplateConsent, TemplateError, TemplateMessage} {
+		b, err := fs.ReadFile(fsys, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := t.New(name).Parse(string(b)); err != nil {
+			return err
+		}
+	}
+	p.tmplMu.Lock()
+	p.tmpl, p.tmplErr = t, nil
+	p.tmplMu.Unlock()
+	return nil
+}
+
+func parseEmbedded() (*template.Template, error) {
+	return template.New("pages").ParseFS(embeddedTemplates, "templates/*.html")
+}
+
+func (p *Pages) templates() (*template.Template, error) {
+	p.tmplMu.RLock()
+	t, err := p.tmpl, p.tmplErr
+	p.tmplMu.RUnlock()
+	if t != nil || err != nil {
+		return t, err
+	}
+	p.tmplMu.Lock()
+	defer p.tmplMu.Unlock()
+	if p.tmpl == nil && p.tmplErr == nil {
+		p.tmpl, p.tmplErr = parseEmbedded()
+	}
+	return p.tmpl, p.tmplErr
+}
+
+// render executes a template into a buffer first, so a template error
+// answers a plain 500 instead of half a page.
+func (p *Pages) render(w http.ResponseWriter, status int, name string, data any, csp string) {
+	HeaderSecurity(w.Header())
+	w.Header().Set("Content-Security-Policy", csp)
+	var buf bytes.Buffer
+	t, err := p.templates()
+	if err == nil {
+		err = t.ExecuteTemplate(&buf, name, data)
+	}
+	if err != nil {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("internal error rendering page\n"))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+type hiddenField struct{ Name, Value string }
+
+// RenderConsent shows the consent form with a fresh CSRF token bound to
+// (user, client, expiry). Approve and deny are the two submit buttons
+// (decision=approve / decision=deny).
+func (p *Pages) RenderConsent(w http.ResponseWriter, page ConsentPage) {
+	var hidden []hiddenField
+	keys := make([]string, 0, len(page.Params))
+	for k := range page.Params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if k == "csrf_token" || k == "decision" {
+			continue
+		}
+		for _, v := range page.Params[k] {
+			hidden = append(hidden, hiddenField{k, v})
+		}
+	}
+	name := page.ClientName
+	if name == "" {
+		name = page.ClientID
+	}
+	p.render(w, http.StatusOK, TemplateConsent, struct {
+		Action, User, ClientID, ClientName, CSRF string
+		Scopes                                   []string
+		Hidden                                   []hiddenField
+	}{
+		Action: page.Action, User: page.User, ClientID: page.ClientID, ClientName: name,
+		CSRF:   p.consentToken(page.User, page.ClientID, p.Clock.Now().Add(p.ttl())),
+		Scopes: page.Scopes, Hidden: hidden,
+	}, cspFor(page.RedirectURI))
+}
+
+// CheckConsent verifies a submitted consent form (r.ParseForm already
+// called): the csrf_token must be one RenderConsent made for this user and
+// client and not be expired, and decision must be approve or deny. A bad
+// token is invalid_request with status 403.
+func (p *Pages) CheckConsent(r *http.Request, user, clientID string) (approved bool, err *Error) {
+	if r.Method != http.MethodPost {
+		return false, NewError(http.StatusMethodNotAllowed, "invalid_request", "consent must be submitted with POST")
+	}
+	form := r.PostForm
+	if len(form["csrf_token"]) != 1 || len(form["decision"]) != 1 {
+		return false, NewError(http.StatusForbidden, "invalid_request", "missing or repeated csrf_token or decision")
+	}
+	if !p.checkConsentToken(form.Get("csrf_token"), user, clientID) {
+		return false, NewError(http.StatusForbidden, "invalid_request", "invalid or expired form, please try again")
+	}
+	switch form.Get("decision") {
+	case "approve":
+		return true, nil
+	case "deny":
+		return false, nil
+	}
+	return false, NewError(http.StatusBadRequest, "invalid_request", "decision must be approve or deny")
+}
+
+// RenderError shows an error page. The authorization endpoints use it when
+// they must not redirect (unknown client, redirect URI mismatch: RFC 6749
+// §4.1.2.1) or when there is nowhere to redirect to.
+func (p *Pages) RenderError(w http.ResponseWriter, status int, title, detail string) {
+	p.render(w, status, TemplateError, struct {
+		Title, Detail string
+		Status        int
+	}{title, detail, status}, cspFor(""))
+}
+
+// MessagePage is an informational page, e.g. the OAuth 1 out-of-band
+// verifier the user copies into the client (RFC 5849 §2.2).
+type MessagePage struct {
+	Title   string
+	Message string
+	// Value, if set, is shown prominently and easy to select (a verifier).
+	Value string
+	// ValueLabel is its accessible label (e.g. "Verification code").
+	ValueLabel string
+}
+
+// RenderMessage shows an informational page with status 200.
+func (p *Pages) RenderMessage(w http.ResponseWriter, page MessagePage) {
+	if page.ValueLabel == "" {
+		page.ValueLabel = page.Title
+	}
+	p.render(w, http.StatusOK, TemplateMessage, page, cspFor(""))
+}
+
+func (p *Pages) ttl() time.Duration {
+	if p.TTL > 0 {
+		return p.TTL
+	}
+	return DefaultFormTTL
+}
+
+func (p *Pages) hmacKey() []byte {
+	if len(p.Key) > 0 {
+		return p.Key
+	}
+	p.once.Do(func() {
+		p.key = make([]byte, 32)
+		if _, err := rand.Read(p.key); err != nil {
+			panic("provider: crypto/rand failed: " + err.Error())
+		}
+	})
+	return p.key
+}
+
+// consentMAC binds user, client and expiry; fields are length-prefixed so
+// no two different triples share an input.
+func (p *Pages) consentMAC(user, clientID string, exp int64) []byte {
+	m := hmac.New(sha256.New, p.hmacKey())
+	var b []byte
+	b = append(b, "caddy-oauth consent v1"...)
+	for _, s := range []string{user, clientID} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(exp))
+	m.Write(b)
+	return m.Sum(nil)
+}
+
+// consentToken is "<expiry unix>.<base64url HMAC>".
+func (p *Pages) consentToken(user, clientID string, exp time.Time) string {
+	e := exp.Unix()
+	return strconv.FormatInt(e, 10) + "." + base64.RawURLEncoding.EncodeToString(p.consentMAC(user, clientID, e))
+}
+
+func (p *Pages) checkConsentToken(tok, user, clientID string) bool {
+	es, ms, ok := strings.Cut(tok, ".")
+	if !ok || len(es) > 19 {
+		return false
+	}
+	exp, err := strconv.ParseInt(es, 10, 64)
+	if err != nil {
+		return false
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(ms)
+	if err != nil {
+		return false
+	}
+	good := hmac.Equal(mac, p.consentMAC(user, clientID, exp))
+	return good && !p.Clock.Now().After(time.Unix(exp, 0))
+}
