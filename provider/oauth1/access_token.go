@@ -1,0 +1,82 @@
+package oauth1
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/store"
+)
+
+// AccessToken serves the token credential request of RFC 5849 §2.3
+// (POST /oauth1/access_token): signed with the client credentials and the
+// authorized temporary credentials, carrying oauth_verifier. The verifier
+// is compared (constant time, on hashes) before anything is consumed, so a
+// wrong one does not burn the temporary credentials; a right one consumes
+// them atomically, so a second exchange fails. It answers oauth_token and
+// oauth_token_secret, form-encoded.
+func (s *Server) AccessToken(w http.ResponseWriter, r *http.Request, u RequestURL) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.WriteError(w, provider.NewError(http.StatusMethodNotAllowed, ProblemParameterRejected, "use POST"))
+		return
+	}
+	ctx := r.Context()
+	v, e := s.verifyRequest(ctx, r, u, store.KindOAuth1Request, paramVerifier)
+	if e != nil {
+		s.refuse(w, e, v, "access_token")
+		return
+	}
+	tok := v.token
+	if tok.User == "" || len(tok.VerifierHash) == 0 {
+		s.refuse(w, unauthorized(ProblemTokenRejected, "temporary credentials not authorized yet"), v, "access_token")
+		return
+	}
+	if !provider.EqualBytes(provider.HashToken(v.params.oauth[paramVerifier]), tok.VerifierHash) {
+		s.refuse(w, unauthorized(ProblemVerifierInvalid, "verifier does not match"), v, "access_token")
+		return
+	}
+	consumed, err := s.st.ConsumeToken(ctx, tok.Hash, store.KindOAuth1Request)
+	if errors.Is(err, store.ErrNotFound) {
+		// Someone else exchanged it between our read and now.
+		s.refuse(w, unauthorized(ProblemTokenRejected, "temporary credentials already used"), v, "access_token")
+		return
+	}
+	if err != nil {
+		s.WriteError(w, provider.ErrServer())
+		return
+	}
+	if consumed.ClientID != v.client.ID || !provider.EqualBytes(consumed.VerifierHash, tok.VerifierHash) {
+		s.refuse(w, unauthorized(ProblemTokenRejected, "temporary credentials changed"), v, "access_token")
+		return
+	}
+
+	now := s.clock.Now()
+	value, secret, sealed, err := s.mintCredentials()
+	if err != nil {
+		s.WriteError(w, provider.ErrServer())
+		return
+	}
+	access := &store.Token{
+		Hash:         provider.HashToken(value),
+		Kind:         store.KindOAuth1Access,
+		ClientID:     v.client.ID,
+		User:         consumed.User,
+		Scopes:       consumed.Scopes,
+		Family:       consumed.Family,
+		IssuedAt:     now,
+		SealedSecret: sealed,
+	}
+	if s.cfg.AccessTokenTTL > 0 {
+		access.ExpiresAt = now.Add(s.cfg.AccessTokenTTL)
+	}
+	if err := s.st.SaveToken(ctx, access); err != nil {
+		s.WriteError(w, provider.ErrServer())
+		return
+	}
+	s.cfg.Audit.Emit(provider.Event{
+		Name: "token_issued", Protocol: provider.ProtocolOAuth1, ClientID: v.client.ID,
+		User: access.User, Grant: "access_token", Scopes: access.Scopes,
+	})
+	writeForm(w, []Param{{paramToken, value}, {"oauth_token_secret", secret}})
+}

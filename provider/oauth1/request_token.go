@@ -1,0 +1,152 @@
+package oauth1
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/store"
+)
+
+// callbackOOB is the §2.1 out-of-band callback value (case sensitive).
+const callbackOOB = "oob"
+
+// maxCallbackLen bounds oauth_callback.
+const maxCallbackLen = 2048
+
+// RequestToken serves the temporary credential request of RFC 5849 §2.1
+// (POST /oauth1/request_token): a request signed by the client alone, with
+// an oauth_callback and an optional space-separated scope parameter. It
+// answers oauth_token, oauth_token_secret and oauth_callback_confirmed=true,
+// form-encoded.
+func (s *Server) RequestToken(w http.ResponseWriter, r *http.Request, u RequestURL) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.WriteError(w, provider.NewError(http.StatusMethodNotAllowed, ProblemParameterRejected, "use POST"))
+		return
+	}
+	ctx := r.Context()
+	v, e := s.verifyRequest(ctx, r, u, 0, paramCallback)
+	if e != nil {
+		s.refuse(w, e, v, "request_token")
+		return
+	}
+	callback := v.params.oauth[paramCallback]
+	if e := checkCallback(callback, v.client); e != nil {
+		s.refuse(w, e, v, "request_token")
+		return
+	}
+	scope, e := v.params.get("scope")
+	if e != nil {
+		s.refuse(w, e, v, "request_token")
+		return
+	}
+	// DESIGN §3: without scope, the server defaults the client may have.
+	scopes, e := provider.GrantScopes(provider.ParseScope(scope), v.client.Scopes, s.cfg.Scopes, s.cfg.DefaultScopes)
+	if e != nil {
+		s.refuse(w, badRequest(ProblemParameterRejected, e.Description), v, "request_token")
+		return
+	}
+
+	now := s.clock.Now()
+	value, secret, sealed, err := s.mintCredentials()
+	if err != nil {
+		s.WriteError(w, provider.ErrServer())
+		return
+	}
+	family, err := provider.NewToken(s.cfg.Entropy)
+	if err != nil {
+		s.WriteError(w, provider.ErrServer())
+		return
+	}
+	tok := &store.Token{
+		Hash:         provider.HashToken(value),
+		Kind:         store.KindOAuth1Request,
+		ClientID:     v.client.ID,
+		Scopes:       scopes,
+		Family:       family,
+		IssuedAt:     now,
+		ExpiresAt:    now.Add(s.cfg.RequestTokenTTL),
+		SealedSecret: sealed,
+		Callback:     callback,
+	}
+	if err := s.st.SaveToken(ctx, tok); err != nil {
+		s.WriteError(w, provider.ErrServer())
+		return
+	}
+	s.cfg.Audit.Emit(provider.Event{
+		Name: "token_issued", Protocol: provider.ProtocolOAuth1, ClientID: v.client.ID,
+		Grant: "request_token", Scopes: scopes,
+	})
+	writeForm(w, []Param{
+		{paramToken, value},
+		{"oauth_token_secret", secret},
+		{"oauth_callback_confirmed", "true"},
+	})
+}
+
+// checkCallback enforces §2.1: oauth_callback is "oob" or an absolute URI;
+// we also require http(s), no fragment, and, when the client registered
+// callback URIs, an exact match with one of them (no open redirector).
+func checkCallback(cb string, c *store.Client) *provider.Error {
+	if cb == callbackOOB {
+		return nil
+	}
+	if len(cb) > maxCallbackLen {
+		return badRequest(ProblemParameterRejected, "oauth_callback too long")
+	}
+	u, err := url.Parse(cb)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.Fragment != "" || strings.Contains(cb, "#") || u.User != nil {
+		return badRequest(ProblemParameterRejected, "oauth_callback must be an absolute http(s) URI without fragment, or oob")
+	}
+	if len(c.CallbackURIs) > 0 && !slices.Contains(c.CallbackURIs, cb) {
+		return badRequest(ProblemParameterRejected, "oauth_callback is not registered for this client")
+	}
+	return nil
+}
+
+// mintCredentials makes a token identifier and secret (256 bits each) and
+// seals the secret for storage.
+func (s *Server) mintCredentials() (value, secret string, sealed []byte, err error) {
+	if value, err = provider.NewToken(s.cfg.Entropy); err != nil {
+		return
+	}
+	if secret, err = provider.NewToken(s.cfg.Entropy); err != nil {
+		return
+	}
+	sealed, err = s.cfg.Sealer.Seal(PurposeTokenSecret, []byte(secret))
+	return
+}
+
+// writeForm answers a credentials response: form-encoded (§2.1, §2.3),
+// never cached.
+func writeForm(w http.ResponseWriter, params []Param) {
+	var b strings.Builder
+	for i, p := range params {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(Encode(p.Name))
+		b.WriteByte('=')
+		b.WriteString(Encode(p.Value))
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/x-www-form-urlencoded")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(b.String()))
+}
+
+// refuse writes e and records why, without any credential in the event.
+func (s *Server) refuse(w http.ResponseWriter, e *provider.Error, v *verified, grant string) {
+	ev := provider.Event{Name: "token_refused", Protocol: provider.ProtocolOAuth1, Grant: grant, Reason: e.Code}
+	if v != nil {
+		ev.ClientID = v.client.ID
+	}
+	s.cfg.Audit.Emit(ev)
+	s.WriteError(w, e)
+}
