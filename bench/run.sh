@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# End-to-end load benchmark: builds Caddy with caddy-oauth, starts it and a
+# tiny upstream on loopback, and measures in one run
+#   (a) reverse_proxy without auth            (wrk)
+#   (b) require_oauth, opaque bearer token    (wrk)
+#   (c) require_oauth, JWT bearer token       (wrk; n/a until token_format jwt exists)
+#   (d) require_oauth, OAuth 1 HMAC-SHA1      (bench/loadgen: every request freshly signed;
+#                                              compared with (a) under the same loadgen)
+#   (e) client_credentials token issuance     (wrk POST, durable writes)
+#   (f) token introspection                   (wrk POST)
+# printing req/s and the ratio to (a). Needs wrk (apt-get install wrk).
+# Usage: bench/run.sh [seconds per case, default 10] [connections, default 32]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-10}
+CONNS=${2:-32}
+OUT=bench/out
+mkdir -p "$OUT"
+if ! command -v wrk >/dev/null; then
+	if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >/dev/null; else echo "install wrk: sudo apt-get install wrk" >&2; exit 1; fi
+fi
+
+echo "building..." >&2
+go build -o "$OUT/caddy" ./examples/caddy
+go build -o "$OUT/upstream" ./bench/upstream
+go build -o "$OUT/loadgen" ./bench/loadgen
+go build -o "$OUT/oauth1token" ./bench/oauth1token
+
+DATA=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DATA"; }
+trap cleanup EXIT
+
+JWT=0
+cat > "$OUT/Caddyfile" <<CADDY
+{
+	admin 127.0.0.1:18019
+	auto_https off
+	persist_config off
+	log { level ERROR }
+	oauth {
+		server {
+			issuer http://127.0.0.1:18080
+			storage badger $DATA/opaque
+			scopes read write
+			default_scopes read
+			client bench {
+				secret bench-secret
+				scopes read write
+				grants client_credentials
+				introspect
+			}
+			client bench1 {
+				secret bench1-secret
+				callback_uri http://127.0.0.1/cb
+				scopes read
+				trusted
+			}
+		}
+	}
+}
+http://127.0.0.1:18080 {
+	basic_auth /oauth1/authorize {
+		alice \$2a\$12\$B5Uc14ZQAg64A.d5ZEHuUOtHBYKmcBqCrW61KVIn0.Jy230X.khWi
+	}
+	oauth_server
+}
+http://127.0.0.1:18081 {
+	reverse_proxy 127.0.0.1:18090
+}
+http://127.0.0.1:18082 {
+	require_oauth read
+	reverse_proxy 127.0.0.1:18090
+}
+CADDY
+
+"$OUT/upstream" -listen 127.0.0.1:18090 & pids+=($!)
+"$OUT/caddy" run --config "$OUT/Caddyfile" --adapter caddyfile >"$OUT/caddy.log" 2>&1 & pids+=($!)
+for _ in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:18081/ && break; sleep 0.1; done
+
+token() { # client_credentials token for client $1:$2
+	curl -sf -u "$1:$2" -d grant_type=client_credentials -d scope=read http://127.0.0.1:18080/oauth2/token |
+		sed 's/.*"access_token":"\([^"]*\)".*/\1/'
+}
+OPAQUE=$(token bench bench-secret)
+
+# OAuth 1 token credentials through the real three-legged flow.
+O1=$("$OUT/oauth1token" -auth http://127.0.0.1:18080 -consumer-key bench1 -consumer-secret bench1-secret)
+O1_TOKEN=${O1% *}; O1_SECRET=${O1#* }
+
+rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' | cut -d. -f1; }
+wrkrun() { wrk -t2 -c"$CONNS" -d"${DUR}s" --latency "$@"; }
+
+echo "running ${DUR}s per case, $CONNS connections..." >&2
+A=$(wrkrun http://127.0.0.1:18081/ | rps)
+B=$(wrkrun -H "Authorization: Bearer $OPAQUE" http://127.0.0.1:18082/ | rps)
+C=n/a
+A_GO=$("$OUT/loadgen" -mode plain -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18081/ | awk '{print $2}')
+D=$("$OUT/loadgen" -mode oauth1 -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18082/ \
+	-consumer-key bench1 -consumer-secret bench1-secret -token "$O1_TOKEN" -token-secret "$O1_SECRET" | awk '{print $2}')
+cat > "$OUT/cc.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = "grant_type=client_credentials&scope=read"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic YmVuY2g6YmVuY2gtc2VjcmV0"
+LUA
+E=$(wrkrun -s "$OUT/cc.lua" http://127.0.0.1:18080/oauth2/token | rps)
+cat > "$OUT/introspect.lua" <<LUA
+wrk.method = "POST"
+wrk.body = "token=$OPAQUE"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic YmVuY2g6YmVuY2gtc2VjcmV0"
+LUA
+F=$(wrkrun -s "$OUT/introspect.lua" http://127.0.0.1:18080/oauth2/introspect | rps)
+
+ratio() { if [ "$1" = n/a ]; then echo n/a; else awk -v x="$1" -v y="$2" 'BEGIN{printf "%.2f", x/y}'; fi; }
+echo
+echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1); wrk and Caddy share the cores"
+echo
+printf '| case | req/s | ratio to (a) |\n|---|---:|---:|\n'
+printf '| (a) reverse_proxy, no auth | %s | 1.00 |\n' "$A"
+printf '| (b) require_oauth, opaque token | %s | %s |\n' "$B" "$(ratio "$B" "$A")"
+printf '| (c) require_oauth, JWT | %s | %s |\n' "$C" "$(ratio "$C" "$A")"
+printf '| (d) require_oauth, OAuth 1 HMAC-SHA1 (loadgen; (a) under loadgen: %s) | %s | %s |\n' "$A_GO" "$D" "$(ratio "$D" "$A_GO")"
+printf '| (e) client_credentials issuance | %s | %s |\n' "$E" "$(ratio "$E" "$A")"
+printf '| (f) introspection | %s | %s |\n' "$F" "$(ratio "$F" "$A")"
