@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/cache"
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
@@ -18,11 +19,40 @@ const maxTokenLen = 4096
 // count: a refresh token or OAuth 1 credential is invalid_token, as are
 // unknown, expired and revoked ones (§3.1, 401). Scope checks are the
 // caller's (insufficient_scope, 403).
+//
+// Verified tokens are cached in memory (Config.CacheSize), keyed by their
+// SHA-256, so a repeated token costs a map lookup instead of a store read.
+// The cache never answers more permissively than the store: an entry is
+// checked against the Clock on every hit, and every revocation made
+// through this Server (Revoke, code replay, refresh token reuse,
+// RevokeUser, RevokeClient) invalidates it before it returns. Revocations
+// made on the store directly, by another process or another Server over
+// the same store, bypass this cache: a token this Server verified before
+// stays accepted here until it expires (at most AccessTokenTTL). Unknown
+// tokens are never cached, so garbage cannot flood out live entries.
+//
+// The Identity returned is the caller's own copy.
 func (s *Server) VerifyBearer(ctx context.Context, token string) (*provider.Identity, *provider.Error) {
 	if token == "" || len(token) > maxTokenLen {
 		return nil, invalidToken()
 	}
-	t, err := s.st.GetToken(ctx, provider.HashToken(token))
+	key := cache.KeyOf(token)
+	if s.bearers != nil {
+		if id, ok := s.bearers.Get(key, s.now()); ok {
+			return copyIdentity(&id), nil
+		}
+	}
+	return s.verifyStored(ctx, key)
+}
+
+// verifyStored looks the token up in the store and caches a valid access
+// token. It takes the key by value so that only this slow path pays for
+// the key escaping to the heap.
+func (s *Server) verifyStored(ctx context.Context, key cache.Key) (*provider.Identity, *provider.Error) {
+	// The ticket is taken before the store read: if a revocation lands
+	// between the read and the Put, the Put is refused.
+	ticket := s.bearers.Ticket(key)
+	t, err := s.st.GetToken(ctx, key[:])
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, invalidToken()
@@ -32,14 +62,54 @@ func (s *Server) VerifyBearer(ctx context.Context, token string) (*provider.Iden
 	if t.Kind != store.KindAccess || s.expired(t.ExpiresAt) {
 		return nil, invalidToken()
 	}
-	return &provider.Identity{
+	id := provider.Identity{
 		User:      t.User,
 		ClientID:  t.ClientID,
 		Scopes:    t.Scopes,
 		Protocol:  provider.ProtocolOAuth2,
 		ExpiresAt: t.ExpiresAt,
-	}, nil
+	}
+	s.bearers.Put(ticket, key, id, t.ExpiresAt)
+	return copyIdentity(&id), nil
 }
+
+// identityBox holds a returned Identity and, for the usual few scopes, the
+// backing array of its Scopes, so a cache hit costs one allocation while
+// the caller still cannot reach (and change) the cached slice.
+type identityBox struct {
+	id     provider.Identity
+	scopes [4]string
+}
+
+func copyIdentity(id *provider.Identity) *provider.Identity {
+	b := &identityBox{id: *id}
+	if n := len(id.Scopes); n <= len(b.scopes) {
+		copy(b.scopes[:], id.Scopes)
+		b.id.Scopes = b.scopes[:n:n]
+	} else {
+		b.id.Scopes = append([]string(nil), id.Scopes...)
+	}
+	if id.Scopes == nil {
+		b.id.Scopes = nil
+	}
+	return &b.id
+}
+
+// forgetBearer drops one access token from the verification cache after
+// the store revoked it.
+func (s *Server) forgetBearer(hash []byte) {
+	if len(hash) == len(cache.Key{}) {
+		s.bearers.Invalidate(cache.Key(hash))
+	} else {
+		s.bearers.InvalidateAll()
+	}
+}
+
+// forgetBearers invalidates the whole verification cache after a store
+// revocation that may cover any token (a family, user or client). It runs
+// whether or not the store call failed: a failed batch may have deleted
+// some tokens already.
+func (s *Server) forgetBearers() { s.bearers.InvalidateAll() }
 
 func invalidToken() *provider.Error {
 	return provider.NewError(http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked")

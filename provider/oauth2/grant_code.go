@@ -22,6 +22,7 @@ func (s *Server) grantCode(ctx context.Context, client *store.Client, form url.V
 	switch {
 	case errors.Is(err, store.ErrConsumed) && code != nil:
 		n, rerr := s.st.RevokeFamily(ctx, code.Family)
+		s.forgetBearers()
 		if rerr != nil {
 			return nil, s.storeFailed("revoke family", rerr)
 		}

@@ -97,6 +97,7 @@ func (s *Server) grantRefresh(ctx context.Context, client *store.Client, form ur
 // cannot tell which (RFC 9700 §4.14.2).
 func (s *Server) refreshReused(ctx context.Context, t *store.Token) *provider.Error {
 	n, err := s.st.RevokeFamily(ctx, t.Family)
+	s.forgetBearers()
 	if err != nil {
 		return s.storeFailed("revoke family", err)
 	}

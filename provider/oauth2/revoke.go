@@ -55,8 +55,10 @@ func (s *Server) Revoke(w http.ResponseWriter, r *http.Request) {
 	n := 1
 	if t.Kind == store.KindRefresh {
 		n, err = s.st.RevokeFamily(ctx, t.Family)
+		s.forgetBearers()
 	} else {
 		err = s.st.RevokeToken(ctx, hash)
+		s.forgetBearer(hash)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.writeError(w, s.storeFailed("revoke", err))

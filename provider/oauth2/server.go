@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/cache"
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
@@ -39,6 +40,9 @@ const (
 	DefaultAccessTokenTTL  = time.Hour
 	DefaultRefreshTokenTTL = 720 * time.Hour
 	DefaultCodeTTL         = 60 * time.Second
+	// DefaultCacheSize is the bearer verification cache's entry count
+	// (about 25 MiB when full).
+	DefaultCacheSize = cache.DefaultSize
 )
 
 // DefaultGrants are enabled when Config.Grants is empty; the password grant
@@ -74,6 +78,11 @@ type Config struct {
 	// Pages renders consent and error pages; nil means defaults with a
 	// per-process CSRF key.
 	Pages *provider.Pages
+	// CacheSize bounds the in-memory cache of verified access tokens that
+	// VerifyBearer consults before the store (see VerifyBearer for what
+	// it guarantees): 0 means DefaultCacheSize entries, a negative value
+	// disables the cache.
+	CacheSize int
 }
 
 // Server is an OAuth 2 authorization server over a store.
@@ -85,6 +94,8 @@ type Server struct {
 	grants  []string
 	// issuer is Config.Issuer without a trailing slash, base for endpoint URLs.
 	issuer string
+	// bearers caches verified access tokens; nil when disabled.
+	bearers *cache.Cache[provider.Identity]
 }
 
 // New validates cfg, fills in defaults and returns a Server.
@@ -146,6 +157,7 @@ func New(cfg Config, st store.Store, clients *provider.Clients) (*Server, error)
 		pages:   pages,
 		grants:  slices.Clone(grants),
 		issuer:  strings.TrimSuffix(cfg.Issuer, "/"),
+		bearers: cache.New[provider.Identity](cfg.CacheSize),
 	}, nil
 }
 
