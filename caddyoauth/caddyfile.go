@@ -1,0 +1,436 @@
+package caddyoauth
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("oauth", parseGlobalOption)
+	httpcaddyfile.RegisterHandlerDirective("oauth_server", parseOAuthServer)
+	httpcaddyfile.RegisterHandlerDirective("require_oauth", parseRequireOAuth)
+	// Both go right after forward_auth, so a basic_auth or forward_auth
+	// that authenticates the resource owner runs first. A plugin may only
+	// be ordered relative to a standard directive, so require_oauth is
+	// placed first and oauth_server inserted before it.
+	httpcaddyfile.RegisterDirectiveOrder("require_oauth", httpcaddyfile.After, "forward_auth")
+	httpcaddyfile.RegisterDirectiveOrder("oauth_server", httpcaddyfile.After, "forward_auth")
+}
+
+// parseGlobalOption parses the `oauth` global option into the oauth app,
+// merging with an earlier `oauth` block if there was one.
+func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
+	app := new(App)
+	if existing, ok := existingVal.(httpcaddyfile.App); ok {
+		if err := json.Unmarshal(existing.Value, app); err != nil {
+			return nil, fmt.Errorf("merging oauth options: %v", err)
+		}
+	}
+	if err := app.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "oauth", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// UnmarshalCaddyfile sets up the app from the `oauth` global option.
+// Syntax:
+//
+//	oauth {
+//		server [<name>] {
+//			issuer            <url>
+//			storage badger    [<dir>]
+//			access_token_ttl  <duration>
+//			refresh_token_ttl <duration>   # 0 disables refresh tokens
+//			code_ttl          <duration>
+//			token_format      opaque
+//			scopes            <scope...>
+//			default_scopes    <scope...>
+//			grants            <grant...>
+//			oauth1            on|off
+//			server_key        <secret>
+//			timestamp_window  <duration>
+//			allow_insecure_plaintext
+//			user <username> <hash>
+//			client <client_id> {
+//				name           <text>
+//				secret         <secret>
+//				redirect_uri   <uri...>
+//				callback_uri   <uri...>
+//				scopes         <scope...>
+//				grants         <grant...>
+//				rsa_public_key <pem file>
+//				public
+//				trusted
+//				introspect
+//			}
+//		}
+//	}
+//
+// The server name defaults to "default". The block may appear more than
+// once; its servers are merged, but each name only once.
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume option name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "server":
+			name := DefaultServerName
+			if d.NextArg() {
+				name = d.Val()
+			}
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			if _, dup := a.Servers[name]; dup {
+				return d.Errf("oauth server %q defined twice", name)
+			}
+			sc := new(ServerConfig)
+			if err := sc.unmarshalCaddyfile(d); err != nil {
+				return err
+			}
+			if a.Servers == nil {
+				a.Servers = make(map[string]*ServerConfig)
+			}
+			a.Servers[name] = sc
+		default:
+			return d.Errf("unrecognized oauth option: %s", d.Val())
+		}
+	}
+	return nil
+}
+
+// unmarshalCaddyfile reads the block of one `server`.
+func (sc *ServerConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "issuer":
+			if err := oneArg(d, &sc.Issuer); err != nil {
+				return err
+			}
+		case "storage":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			if d.Val() != "badger" {
+				return d.Errf("unknown storage %q (available: badger)", d.Val())
+			}
+			if d.NextArg() {
+				sc.StorageDir = d.Val()
+			}
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "access_token_ttl":
+			if err := durationArg(d, &sc.AccessTokenTTL); err != nil {
+				return err
+			}
+		case "refresh_token_ttl":
+			var dur caddy.Duration
+			if err := durationArg(d, &dur); err != nil {
+				return err
+			}
+			sc.RefreshTokenTTL = &dur
+		case "code_ttl":
+			if err := durationArg(d, &sc.CodeTTL); err != nil {
+				return err
+			}
+		case "timestamp_window":
+			if err := durationArg(d, &sc.TimestampWindow); err != nil {
+				return err
+			}
+		case "token_format":
+			if err := oneArg(d, &sc.TokenFormat); err != nil {
+				return err
+			}
+			if sc.TokenFormat != tokenFormatOpaque {
+				if sc.TokenFormat == tokenFormatJWT {
+					return d.Err("token_format jwt is not yet supported; use opaque")
+				}
+				return d.Errf("unknown token_format %q (supported: opaque)", sc.TokenFormat)
+			}
+		case "scopes":
+			if err := listArgs(d, &sc.Scopes); err != nil {
+				return err
+			}
+		case "default_scopes":
+			if err := listArgs(d, &sc.DefaultScopes); err != nil {
+				return err
+			}
+		case "grants":
+			if err := listArgs(d, &sc.Grants); err != nil {
+				return err
+			}
+		case "oauth1":
+			var v string
+			if err := oneArg(d, &v); err != nil {
+				return err
+			}
+			switch v {
+			case "on":
+				sc.OAuth1 = nil
+			case "off":
+				off := false
+				sc.OAuth1 = &off
+			default:
+				return d.Errf("oauth1: expected on or off, got %q", v)
+			}
+		case "server_key":
+			if err := oneArg(d, &sc.ServerKey); err != nil {
+				return err
+			}
+		case "allow_insecure_plaintext":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			sc.AllowInsecurePlaintext = true
+		case "user":
+			var u UserConfig
+			if !d.Args(&u.Username, &u.PasswordHash) {
+				return d.Err("user: expected <username> <password_hash>")
+			}
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			sc.Users = append(sc.Users, u)
+		case "client":
+			var cc ClientConfig
+			if err := cc.unmarshalCaddyfile(d); err != nil {
+				return err
+			}
+			sc.Clients = append(sc.Clients, cc)
+		default:
+			return d.Errf("unrecognized oauth server option: %s", opt)
+		}
+	}
+	return nil
+}
+
+// unmarshalCaddyfile reads `client <id> { ... }`.
+func (cc *ClientConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if !d.NextArg() {
+		return d.Err("client: expected a client_id")
+	}
+	cc.ClientID = d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "name":
+			if err := oneArg(d, &cc.Name); err != nil {
+				return err
+			}
+		case "secret":
+			if err := oneArg(d, &cc.Secret); err != nil {
+				return err
+			}
+		case "redirect_uri", "redirect_uris":
+			if err := listArgs(d, &cc.RedirectURIs); err != nil {
+				return err
+			}
+		case "callback_uri", "callback_uris":
+			if err := listArgs(d, &cc.CallbackURIs); err != nil {
+				return err
+			}
+		case "scopes":
+			if err := listArgs(d, &cc.Scopes); err != nil {
+				return err
+			}
+		case "grants":
+			if err := listArgs(d, &cc.Grants); err != nil {
+				return err
+			}
+		case "rsa_public_key":
+			if err := oneArg(d, &cc.RSAPublicKey); err != nil {
+				return err
+			}
+		case "public", "trusted", "introspect":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			switch opt {
+			case "public":
+				cc.Public = true
+			case "trusted":
+				cc.Trusted = true
+			default:
+				cc.Introspect = true
+			}
+		default:
+			return d.Errf("unrecognized client option: %s", opt)
+		}
+	}
+	return nil
+}
+
+// parseOAuthServer sets up the oauth_server handler.
+func parseOAuthServer(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	s := new(OAuthServer)
+	err := s.UnmarshalCaddyfile(h.Dispenser)
+	return s, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	oauth_server [<matcher>] [<server name>] {
+//		prefix    <path>
+//		user_from <placeholder>
+//		templates <dir>
+//	}
+func (s *OAuthServer) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		s.Server = d.Val()
+	}
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "prefix":
+			if err := oneArg(d, &s.Prefix); err != nil {
+				return err
+			}
+			if err := checkPrefix(s.Prefix); err != nil {
+				return d.Errf("prefix: %v", err)
+			}
+		case "user_from":
+			if err := oneArg(d, &s.UserFrom); err != nil {
+				return err
+			}
+		case "templates":
+			if err := oneArg(d, &s.Templates); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("unrecognized oauth_server option: %s", opt)
+		}
+	}
+	return nil
+}
+
+// parseRequireOAuth sets up the require_oauth handler.
+func parseRequireOAuth(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	ro := new(RequireOAuth)
+	err := ro.UnmarshalCaddyfile(h.Dispenser)
+	return ro, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	require_oauth [<matcher>] [<scope>...] {
+//		server        <name>
+//		scopes        <scope...>
+//		protocols     oauth1|oauth2 ...
+//		header_user   <header>|-
+//		header_client <header>|-
+//		header_scope  <header>|-
+//		realm         <realm>
+//		allow_query_token
+//	}
+//
+// Inline arguments are required scopes, never a server name.
+func (ro *RequireOAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	ro.Scopes = append(ro.Scopes, d.RemainingArgs()...)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "server":
+			if err := oneArg(d, &ro.Server); err != nil {
+				return err
+			}
+		case "scopes", "scope":
+			if err := listArgs(d, &ro.Scopes); err != nil {
+				return err
+			}
+		case "protocols":
+			if err := listArgs(d, &ro.Protocols); err != nil {
+				return err
+			}
+			for _, p := range ro.Protocols {
+				if p != protocolOAuth1 && p != protocolOAuth2 {
+					return d.Errf("protocols: unknown protocol %q (oauth1, oauth2)", p)
+				}
+			}
+		case "header_user":
+			if err := oneArg(d, &ro.HeaderUser); err != nil {
+				return err
+			}
+		case "header_client":
+			if err := oneArg(d, &ro.HeaderClient); err != nil {
+				return err
+			}
+		case "header_scope":
+			if err := oneArg(d, &ro.HeaderScope); err != nil {
+				return err
+			}
+		case "realm":
+			if err := oneArg(d, &ro.Realm); err != nil {
+				return err
+			}
+		case "allow_query_token":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			ro.AllowQueryToken = true
+		default:
+			return d.Errf("unrecognized require_oauth option: %s", opt)
+		}
+	}
+	return nil
+}
+
+// oneArg reads exactly one argument into dst.
+func oneArg(d *caddyfile.Dispenser, dst *string) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	*dst = d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+// listArgs appends one or more arguments to dst.
+func listArgs(d *caddyfile.Dispenser, dst *[]string) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	*dst = append(*dst, args...)
+	return nil
+}
+
+// durationArg reads one duration argument.
+func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	opt := d.Val()
+	var s string
+	if err := oneArg(d, &s); err != nil {
+		return err
+	}
+	dur, err := caddy.ParseDuration(s)
+	if err != nil {
+		return d.Errf("%s: invalid duration %q: %v", opt, s, err)
+	}
+	if dur < 0 {
+		return d.Errf("%s: duration %q must not be negative", opt, s)
+	}
+	*dst = caddy.Duration(dur)
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddyfile.Unmarshaler = (*App)(nil)
+	_ caddyfile.Unmarshaler = (*OAuthServer)(nil)
+	_ caddyfile.Unmarshaler = (*RequireOAuth)(nil)
+)

@@ -1,0 +1,448 @@
+package caddyoauth
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
+	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
+)
+
+func init() {
+	caddy.RegisterModule(RequireOAuth{})
+}
+
+// Protocol names, as the protocols option and {oauth.protocol} spell them.
+const (
+	protocolOAuth1 = provider.ProtocolOAuth1
+	protocolOAuth2 = provider.ProtocolOAuth2
+)
+
+// Default names of the headers require_oauth hands the backend.
+const (
+	defaultHeaderUser   = "X-OAuth-User"
+	defaultHeaderClient = "X-OAuth-Client-Id"
+	defaultHeaderScope  = "X-OAuth-Scope"
+)
+
+// disabledHeader as a header name turns that header off.
+const disabledHeader = "-"
+
+// RequireOAuth lets a request through only with a valid OAuth 2 bearer
+// token (RFC 6750) or OAuth 1.0a signed request (RFC 5849) issued by a
+// server of the oauth app, carrying every required scope. It then removes
+// the credentials and hands the next handler the identity as headers
+// (X-OAuth-User, X-OAuth-Client-Id, X-OAuth-Scope; any such header the
+// client sent is dropped first) and placeholders: {http.auth.user.id} (the
+// user, or the client ID for a token without one), {oauth.user},
+// {oauth.client_id}, {oauth.scope}, {oauth.protocol}.
+//
+// Otherwise it answers itself and the next handler never runs: 401 with
+// `WWW-Authenticate: Bearer` (error="invalid_token" for a bad token, no
+// error code without credentials), 403 error="insufficient_scope", 400
+// invalid_request; for OAuth 1, 401 with `WWW-Authenticate: OAuth` and an
+// oauth_problem body.
+type RequireOAuth struct {
+	// The name of the server in the oauth app whose tokens are accepted.
+	// Default: "default".
+	Server string `json:"server,omitempty"`
+
+	// The scopes a token must carry, all of them.
+	Scopes []string `json:"scopes,omitempty"`
+
+	// The protocols accepted: "oauth1", "oauth2". Default: both (OAuth 1
+	// only if the server enables it).
+	Protocols []string `json:"protocols,omitempty"`
+
+	// The header carrying the resource owner's username; "-" disables it.
+	// Default: X-OAuth-User. It is not set for a token without a user
+	// (client_credentials).
+	HeaderUser string `json:"header_user,omitempty"`
+
+	// The header carrying the client ID; "-" disables it. Default:
+	// X-OAuth-Client-Id.
+	HeaderClient string `json:"header_client,omitempty"`
+
+	// The header carrying the token's scopes, space-separated; "-"
+	// disables it. Default: X-OAuth-Scope.
+	HeaderScope string `json:"header_scope,omitempty"`
+
+	// The realm of the WWW-Authenticate challenges. Default: the
+	// request's host name.
+	Realm string `json:"realm,omitempty"`
+
+	// Accept an OAuth 2 access token in the access_token query parameter
+	// (RFC 6750 §2.3). Off by default: URLs end up in logs and Referer
+	// headers.
+	AllowQueryToken bool `json:"allow_query_token,omitempty"`
+
+	srv              *Server
+	accept1, accept2 bool // the protocols this handler accepts
+
+	hUser, hClient, hScope string   // canonical names; "" if disabled
+	sanitize               []string // lower-case, '-' spelled names to drop
+	needScope              string   // Scopes joined, for insufficient_scope
+	realm                  string
+	logger                 *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (RequireOAuth) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.require_oauth",
+		New: func() caddy.Module { return new(RequireOAuth) },
+	}
+}
+
+// Provision finds the server in the oauth app and prepares the header names.
+func (h *RequireOAuth) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	appIface, err := ctx.App("oauth")
+	if err != nil {
+		return fmt.Errorf("getting oauth app: %v", err)
+	}
+	srv, err := appIface.(*App).Server(h.Server)
+	if err != nil {
+		return err
+	}
+	return h.provision(srv)
+}
+
+// provision sets the handler up over a provisioned server.
+func (h *RequireOAuth) provision(srv *Server) error {
+	if h.logger == nil {
+		h.logger = zap.NewNop()
+	}
+	for _, s := range h.Scopes {
+		if !provider.ValidScopeToken(s) {
+			return fmt.Errorf("scopes: %q is not a valid scope", s)
+		}
+	}
+	h.needScope = provider.FormatScope(h.Scopes)
+	want1, want2 := true, true
+	if len(h.Protocols) > 0 {
+		want1, want2 = slices.Contains(h.Protocols, protocolOAuth1), slices.Contains(h.Protocols, protocolOAuth2)
+		for _, p := range h.Protocols {
+			if p != protocolOAuth1 && p != protocolOAuth2 {
+				return fmt.Errorf("protocols: unknown protocol %q (oauth1, oauth2)", p)
+			}
+		}
+	}
+	if want1 && !want2 && srv.OAuth1() == nil {
+		return fmt.Errorf("protocols: oauth1 only, but OAuth 1 is disabled on server %q", srv.Name())
+	}
+	h.srv, h.accept1, h.accept2 = srv, want1, want2
+	h.realm = provider.SafeText(h.Realm)
+
+	var err error
+	if h.hUser, err = headerName(h.HeaderUser, defaultHeaderUser, "header_user"); err != nil {
+		return err
+	}
+	if h.hClient, err = headerName(h.HeaderClient, defaultHeaderClient, "header_client"); err != nil {
+		return err
+	}
+	if h.hScope, err = headerName(h.HeaderScope, defaultHeaderScope, "header_scope"); err != nil {
+		return err
+	}
+	// The default names are dropped even when renamed or disabled: a
+	// backend may still read them, and a client must never set them.
+	h.sanitize = nil
+	for _, n := range []string{h.hUser, h.hClient, h.hScope, defaultHeaderUser, defaultHeaderClient, defaultHeaderScope} {
+		if n == "" {
+			continue
+		}
+		if k := foldHeaderName(n); !slices.Contains(h.sanitize, k) {
+			h.sanitize = append(h.sanitize, k)
+		}
+	}
+	return nil
+}
+
+// headerName resolves a configured header name: default if empty, "" if
+// disabled, else the canonical form of a valid field name.
+func headerName(v, def, option string) (string, error) {
+	switch v {
+	case "":
+		v = def
+	case disabledHeader:
+		return "", nil
+	}
+	for i := 0; i < len(v); i++ {
+		if !isTokenChar(v[i]) {
+			return "", fmt.Errorf("%s: %q is not a valid header name", option, v)
+		}
+	}
+	return http.CanonicalHeaderKey(v), nil
+}
+
+// isTokenChar: RFC 9110 §5.6.2 tchar.
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// verifiers are the engines of the protocols a handler accepts; nil for
+// one it does not (or the server disables).
+type verifiers struct {
+	o1 *oauth1.Server
+	o2 *oauth2.Server
+}
+
+// verifiers loads the server's engines for this request: an oauth_server
+// handler provisioned after this one may have mounted them anew (under its
+// prefix), and every handler must verify with the engine that also
+// revokes, since it keeps the verification cache.
+func (h *RequireOAuth) verifiers() verifiers {
+	e := h.srv.engines()
+	var v verifiers
+	if h.accept1 {
+		v.o1 = e.o1
+	}
+	if h.accept2 {
+		v.o2 = e.o2
+	}
+	return v
+}
+
+// ServeHTTP checks the credentials and either answers the refusal or
+// passes the sanitized request on.
+func (h *RequireOAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	v := h.verifiers()
+	c, perr := h.findCredential(r, v)
+	if perr != nil {
+		h.refuseBearer(w, r, perr, "")
+		return nil
+	}
+	var id *provider.Identity
+	switch c.protocol {
+	case protocolOAuth2:
+		id, perr = v.o2.VerifyBearer(r.Context(), c.token)
+		if perr != nil {
+			h.debug("bearer token refused", r, perr)
+			h.refuseBearer(w, r, perr, "")
+			return nil
+		}
+	case protocolOAuth1:
+		id, perr = v.o1.Verify(r, requestURL(r))
+		if perr != nil {
+			h.debug("oauth1 request refused", r, perr)
+			h.refuseOAuth1(w, r, v, perr)
+			return nil
+		}
+	default:
+		h.refuseNoCredentials(w, r, v, c.hint)
+		return nil
+	}
+	if !provider.ContainsAll(id.Scopes, h.Scopes) {
+		h.debug("insufficient scope", r, nil)
+		if id.Protocol == protocolOAuth1 {
+			h.refuseOAuth1(w, r, v, provider.NewError(http.StatusForbidden, oauth1.ProblemPermissionDenied, "the token lacks a required scope: "+h.needScope))
+		} else {
+			h.refuseBearer(w, r, provider.NewError(http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope"), h.needScope)
+		}
+		return nil
+	}
+
+	h.stripCredentials(r, c)
+	h.setIdentity(r, id)
+	return next.ServeHTTP(w, r)
+}
+
+// setIdentity drops any identity header the client sent, under any
+// spelling, then sets the verified ones and the placeholders.
+func (h *RequireOAuth) setIdentity(r *http.Request, id *provider.Identity) {
+	for k := range r.Header {
+		for _, s := range h.sanitize {
+			if sameHeaderName(k, s) {
+				delete(r.Header, k)
+				break
+			}
+		}
+	}
+	scope := provider.FormatScope(id.Scopes)
+	// One backing array for the three header values (full slice
+	// expressions, so an append by a later handler cannot spill into the
+	// next value).
+	vals := [...]string{id.User, id.ClientID, scope}
+	if h.hUser != "" && id.User != "" {
+		r.Header[h.hUser] = vals[0:1:1]
+	}
+	if h.hClient != "" {
+		r.Header[h.hClient] = vals[1:2:2]
+	}
+	if h.hScope != "" {
+		r.Header[h.hScope] = vals[2:3:3]
+	}
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		authID := id.User
+		if authID == "" {
+			authID = id.ClientID
+		}
+		repl.Set("http.auth.user.id", authID)
+		repl.Set("oauth.user", id.User)
+		repl.Set("oauth.client_id", id.ClientID)
+		repl.Set("oauth.scope", scope)
+		repl.Set("oauth.protocol", id.Protocol)
+	}
+}
+
+// foldHeaderName lower-cases a header name and spells '_' and '.' as '-'.
+func foldHeaderName(s string) string {
+	b := []byte(strings.ToLower(s))
+	for i, c := range b {
+		if c == '_' || c == '.' {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+// sameHeaderName compares k with a folded name, case-insensitively and
+// with '_', '.' and '-' equal, without allocating: CGI-style backends
+// (PHP's $_SERVER, FastCGI) fold all three onto one variable, so
+// X_OAuth_User would pass for X-OAuth-User. Caddy drops such headers by
+// default, but not when a server allowlists them.
+func sameHeaderName(k, folded string) bool {
+	if len(k) != len(folded) {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_' || c == '.':
+			c = '-'
+		}
+		if c != folded[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// realmFor is the configured realm or the request's host name.
+func (h *RequireOAuth) realmFor(r *http.Request) string {
+	if h.realm != "" {
+		return h.realm
+	}
+	host := r.Host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	return provider.SafeText(host)
+}
+
+// refuseNoCredentials answers a request without credentials: 401 with a
+// challenge per accepted protocol and no error code (RFC 6750 §3.1).
+func (h *RequireOAuth) refuseNoCredentials(w http.ResponseWriter, r *http.Request, v verifiers, hint string) {
+	h.debug("no credentials", r, nil)
+	realm := h.realmFor(r)
+	hdr := w.Header()
+	if v.o2 != nil {
+		hdr.Add("WWW-Authenticate", `Bearer realm="`+realm+`"`)
+	}
+	if v.o1 != nil {
+		hdr.Add("WWW-Authenticate", `OAuth realm="`+realm+`"`)
+	}
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusUnauthorized)
+	msg := "authentication required\n"
+	if hint != "" {
+		msg = hint + "\n"
+	}
+	_, _ = w.Write([]byte(msg))
+}
+
+// refuseBearer answers an RFC 6750 §3 error: the challenge with the error
+// code (and scope for insufficient_scope) and the same as a JSON body.
+func (h *RequireOAuth) refuseBearer(w http.ResponseWriter, r *http.Request, e *provider.Error, scope string) {
+	var b strings.Builder
+	b.WriteString(`Bearer realm="`)
+	b.WriteString(h.realmFor(r))
+	b.WriteString(`", error="`)
+	b.WriteString(provider.SafeText(e.Code))
+	b.WriteByte('"')
+	if e.Description != "" {
+		b.WriteString(`, error_description="`)
+		b.WriteString(provider.SafeText(e.Description))
+		b.WriteByte('"')
+	}
+	if scope != "" {
+		b.WriteString(`, scope="`)
+		b.WriteString(scope)
+		b.WriteByte('"')
+	}
+	hdr := w.Header()
+	hdr.Set("WWW-Authenticate", b.String())
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Content-Type", "application/json")
+	status := e.Status
+	if status == 0 {
+		status = http.StatusUnauthorized
+	}
+	w.WriteHeader(status)
+	body := map[string]string{"error": e.Code}
+	if e.Description != "" {
+		body["error_description"] = e.Description
+	}
+	if scope != "" {
+		body["scope"] = scope
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// refuseOAuth1 renders an OAuth 1 error with the engine (oauth_problem
+// body, challenge on 401) under this handler's realm.
+func (h *RequireOAuth) refuseOAuth1(w http.ResponseWriter, r *http.Request, v verifiers, e *provider.Error) {
+	if v.o1 == nil {
+		h.refuseNoCredentials(w, r, v, "")
+		return
+	}
+	v.o1.WriteError(realmWriter{ResponseWriter: w, realm: h.realmFor(r)}, e)
+}
+
+// realmWriter puts this handler's realm into the engine's OAuth challenge.
+type realmWriter struct {
+	http.ResponseWriter
+	realm string
+}
+
+// WriteHeader rewrites the OAuth challenge before the header goes out.
+func (rw realmWriter) WriteHeader(status int) {
+	hdr := rw.Header()
+	if strings.HasPrefix(hdr.Get("WWW-Authenticate"), "OAuth ") {
+		hdr.Set("WWW-Authenticate", `OAuth realm="`+rw.realm+`"`)
+	}
+	rw.ResponseWriter.WriteHeader(status)
+}
+
+// debug logs a refusal at debug level; the hot path pays one Check.
+func (h *RequireOAuth) debug(msg string, r *http.Request, e *provider.Error) {
+	if ce := h.logger.Check(zapcore.DebugLevel, msg); ce != nil {
+		fields := []zap.Field{zap.String("host", r.Host), zap.String("path", r.URL.Path)}
+		if e != nil {
+			fields = append(fields, zap.String("error", e.Code))
+		}
+		ce.Write(fields...)
+	}
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*RequireOAuth)(nil)
+	_ caddyhttp.MiddlewareHandler = (*RequireOAuth)(nil)
+)

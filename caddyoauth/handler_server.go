@@ -1,0 +1,261 @@
+package caddyoauth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
+	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
+)
+
+func init() {
+	caddy.RegisterModule(OAuthServer{})
+}
+
+// defaultUserFrom is where the resource owner's identity comes from unless
+// configured: what Caddy's authentication handlers (basic_auth, ...) set.
+const defaultUserFrom = "{http.auth.user.id}"
+
+// OAuthServer serves the endpoints of an authorization server of the oauth
+// app: OAuth 2 authorize, token, revoke and introspect, the RFC 8414
+// metadata, and the OAuth 1.0a request token, authorize and access token
+// endpoints. Requests for any other path go to the next handler.
+//
+// The resource owner approving an authorization request is whoever an
+// earlier handler authenticated (by default the `{http.auth.user.id}` that
+// basic_auth or an authentication provider sets); without one, the
+// authorization endpoints refuse the request.
+type OAuthServer struct {
+	// The name of the server in the oauth app. Default: "default".
+	Server string `json:"server,omitempty"`
+
+	// A path prefix all endpoints are mounted under (e.g. "/auth"). The
+	// metadata document stays at /.well-known/oauth-authorization-server.
+	// Every oauth_server handler of one server must use the same prefix
+	// (the metadata advertises one set of endpoint URLs).
+	Prefix string `json:"prefix,omitempty"`
+
+	// The placeholder giving the authenticated resource owner's username.
+	// Default: {http.auth.user.id}. Only safe when an earlier handler
+	// always sets it (forward_auth with copy_headers does, for a header):
+	// otherwise a client could claim to be anyone.
+	UserFrom string `json:"user_from,omitempty"`
+
+	// A directory whose consent.html, error.html, message.html and
+	// base.html replace the embedded page templates. Like the prefix, the
+	// same for every oauth_server handler of one server.
+	Templates string `json:"templates,omitempty"`
+
+	o2     *oauth2.Server
+	o1     *oauth1.Server
+	routes map[string]endpoint
+	logger *zap.Logger
+}
+
+// endpoint is one served path: the methods it accepts and its handler.
+type endpoint struct {
+	allow   string // the Allow header for a 405
+	methods []string
+	serve   func(w http.ResponseWriter, r *http.Request)
+}
+
+// OAuth 1.0a endpoint paths, relative to the prefix (DESIGN §3).
+const (
+	pathOAuth1RequestToken = "/oauth1/request_token"
+	pathOAuth1Authorize    = "/oauth1/authorize"
+	pathOAuth1AccessToken  = "/oauth1/access_token"
+)
+
+// CaddyModule returns the Caddy module information.
+func (OAuthServer) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.oauth_server",
+		New: func() caddy.Module { return new(OAuthServer) },
+	}
+}
+
+// Provision finds the server in the oauth app and builds the routes.
+func (h *OAuthServer) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	appIface, err := ctx.App("oauth")
+	if err != nil {
+		return fmt.Errorf("getting oauth app: %v", err)
+	}
+	srv, err := appIface.(*App).Server(h.Server)
+	if err != nil {
+		return err
+	}
+	return h.provision(srv)
+}
+
+// provision builds the engines and routes over a provisioned server.
+func (h *OAuthServer) provision(srv *Server) error {
+	if err := checkPrefix(h.Prefix); err != nil {
+		return fmt.Errorf("prefix: %v", err)
+	}
+	if h.UserFrom == "" {
+		h.UserFrom = defaultUserFrom
+	}
+	if !strings.Contains(h.UserFrom, "{") {
+		return fmt.Errorf("user_from %q must be a placeholder such as {http.auth.user.id}", h.UserFrom)
+	}
+	if err := srv.mount(h.Prefix, h.Templates); err != nil {
+		return err
+	}
+	h.o2, h.o1 = srv.OAuth2(), srv.OAuth1()
+	h.routes = h.buildRoutes(srv.Issuer())
+	return nil
+}
+
+// buildRoutes maps each endpoint's full path to its handler.
+func (h *OAuthServer) buildRoutes(issuer string) map[string]endpoint {
+	get := []string{http.MethodGet, http.MethodHead}
+	post := []string{http.MethodPost}
+	getPost := []string{http.MethodGet, http.MethodPost}
+	routes := map[string]endpoint{
+		h.Prefix + oauth2.PathAuthorize: {methods: getPost, serve: func(w http.ResponseWriter, r *http.Request) {
+			h.o2.Authorize(w, r, h.user(r))
+		}},
+		h.Prefix + oauth2.PathToken:      {methods: post, serve: h.o2.Token},
+		h.Prefix + oauth2.PathRevoke:     {methods: post, serve: h.o2.Revoke},
+		h.Prefix + oauth2.PathIntrospect: {methods: post, serve: h.o2.Introspect},
+		// RFC 8414 §3: the metadata lives at the root; an issuer with a
+		// path component puts that path after the well-known suffix.
+		oauth2.PathMetadata: {methods: get, serve: h.o2.Metadata},
+	}
+	if p := issuerPath(issuer); p != "" {
+		routes[oauth2.PathMetadata+p] = routes[oauth2.PathMetadata]
+	}
+	if h.o1 != nil {
+		routes[h.Prefix+pathOAuth1RequestToken] = endpoint{methods: post, serve: func(w http.ResponseWriter, r *http.Request) {
+			h.o1.RequestToken(w, r, requestURL(r))
+		}}
+		routes[h.Prefix+pathOAuth1Authorize] = endpoint{methods: getPost, serve: func(w http.ResponseWriter, r *http.Request) {
+			h.o1.Authorize(w, r, requestURL(r), h.user(r))
+		}}
+		routes[h.Prefix+pathOAuth1AccessToken] = endpoint{methods: post, serve: func(w http.ResponseWriter, r *http.Request) {
+			h.o1.AccessToken(w, r, requestURL(r))
+		}}
+	}
+	for p, e := range routes {
+		e.allow = strings.Join(e.methods, ", ")
+		routes[p] = e
+	}
+	return routes
+}
+
+// ServeHTTP serves the OAuth endpoints and passes every other path on.
+func (h *OAuthServer) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	e, ok := h.routes[r.URL.Path]
+	if !ok {
+		return next.ServeHTTP(w, r)
+	}
+	allowed := false
+	for _, m := range e.methods {
+		if r.Method == m {
+			allowed = true
+			break
+		}
+	}
+	if !allowed {
+		w.Header().Set("Allow", e.allow)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		_, _ = w.Write([]byte("method not allowed\n"))
+		return nil
+	}
+	e.serve(w, r)
+	return nil
+}
+
+// user is the authenticated resource owner, from the user_from placeholder;
+// empty when nobody authenticated.
+func (h *OAuthServer) user(r *http.Request) string {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return ""
+	}
+	return repl.ReplaceAll(h.UserFrom, "")
+}
+
+// requestURL is the request as the client saw it, for the OAuth 1 base
+// string (RFC 5849 §3.4.1.2): Caddy's scheme and Host, or, only when the
+// connection comes from one of the server's trusted_proxies, the
+// X-Forwarded-Proto and X-Forwarded-Host it sent (as reverse_proxy does).
+// The path is the one before any rewrite (handle_path, uri strip_prefix),
+// since that is what the client signed.
+func requestURL(r *http.Request) oauth1.RequestURL {
+	u := oauth1.RequestURL{Scheme: "http", Host: r.Host}
+	if r.TLS != nil {
+		u.Scheme = "https"
+	}
+	ctx := r.Context()
+	if trusted, _ := caddyhttp.GetVar(ctx, caddyhttp.TrustedProxyVarKey).(bool); trusted {
+		if v := lastHeader(r.Header, "X-Forwarded-Proto"); v == "http" || v == "https" {
+			u.Scheme = v
+		}
+		if v := lastHeader(r.Header, "X-Forwarded-Host"); v != "" {
+			u.Host = v
+		}
+	}
+	u.Secure = u.Scheme == "https"
+	// The client IP Caddy determined (the real client behind a trusted
+	// proxy), so a proxy on the same machine does not make everyone local.
+	if ip, ok := caddyhttp.GetVar(ctx, caddyhttp.ClientIPVarKey).(string); ok {
+		if a, err := netip.ParseAddr(ip); err == nil {
+			u.Loopback = a.IsLoopback()
+		}
+	}
+	if orig, ok := ctx.Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
+		if p := orig.URL.EscapedPath(); p != r.URL.EscapedPath() {
+			u.Path = p
+		}
+	}
+	return u
+}
+
+// lastHeader is the last value of a header field, trimmed.
+func lastHeader(h http.Header, name string) string {
+	v := h.Values(name)
+	if len(v) == 0 {
+		return ""
+	}
+	return strings.TrimSpace(v[len(v)-1])
+}
+
+// issuerPath is the path component of the issuer, without a trailing slash.
+func issuerPath(issuer string) string {
+	rest, ok := strings.CutPrefix(issuer, "https://")
+	if !ok {
+		rest, _ = strings.CutPrefix(issuer, "http://")
+	}
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		return ""
+	}
+	return strings.TrimSuffix(rest[i:], "/")
+}
+
+// checkPrefix: empty, or a path starting with / and not ending with one.
+func checkPrefix(p string) error {
+	if p == "" {
+		return nil
+	}
+	if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.ContainsAny(p, "?#{} ") {
+		return errors.New("must start with / and not end with /, e.g. /auth")
+	}
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*OAuthServer)(nil)
+	_ caddyhttp.MiddlewareHandler = (*OAuthServer)(nil)
+)

@@ -1,0 +1,245 @@
+package caddyoauth
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// ServerConfig configures one OAuth authorization server of the `oauth` app:
+// its issuer, storage, token lifetimes, scopes, grants, and the users and
+// clients declared statically (more can be added at run time through the
+// admin API and CLI; those live in the storage).
+type ServerConfig struct {
+	// The issuer identifier: an absolute https URL (http is accepted for
+	// local development and logged as a warning unless the host is a
+	// loopback address). It appears in the authorization server metadata
+	// and as the `iss` parameter of authorization responses (RFC 9207).
+	// Required.
+	Issuer string `json:"issuer,omitempty"`
+
+	// The directory of the embedded Badger database holding tokens, codes,
+	// sessions, consents, registered clients and users. Default:
+	// `<Caddy data directory>/oauth/<server name>`. Each server needs its
+	// own directory.
+	StorageDir string `json:"storage_dir,omitempty"`
+
+	// How long an access token is valid. Default: 1h. OAuth 1 token
+	// credentials get the same lifetime.
+	AccessTokenTTL caddy.Duration `json:"access_token_ttl,omitempty"`
+
+	// How long a refresh token may stay unused before it expires (each
+	// rotation starts it anew). Default: 720h. 0 disables refresh tokens.
+	RefreshTokenTTL *caddy.Duration `json:"refresh_token_ttl,omitempty"`
+
+	// How long an authorization code may wait to be redeemed. Default: 60s.
+	CodeTTL caddy.Duration `json:"code_ttl,omitempty"`
+
+	// The access token format. Only "opaque" (random values looked up in
+	// the storage) is supported for now; "jwt" (RFC 9068) is planned.
+	// Default: opaque.
+	TokenFormat string `json:"token_format,omitempty"`
+
+	// The scopes this server knows; requests for any other scope are
+	// refused with invalid_scope. Empty means any scope is accepted.
+	Scopes []string `json:"scopes,omitempty"`
+
+	// The scopes granted when a client asks for none (limited to what the
+	// client may have).
+	DefaultScopes []string `json:"default_scopes,omitempty"`
+
+	// The OAuth 2 grant types this server enables: authorization_code,
+	// refresh_token, client_credentials, and password (off unless listed).
+	// Default: authorization_code refresh_token client_credentials.
+	Grants []string `json:"grants,omitempty"`
+
+	// Whether the OAuth 1.0a endpoints (RFC 5849) are served and OAuth 1
+	// signed requests accepted. Default: true.
+	OAuth1 *bool `json:"oauth1,omitempty"`
+
+	// Static resource owners. Their passwords are bcrypt or argon2id hashes
+	// as `caddy hash-password` prints them. Users in the storage are
+	// consulted after these.
+	Users []UserConfig `json:"users,omitempty"`
+
+	// Static clients. They cannot be changed through the admin API.
+	Clients []ClientConfig `json:"clients,omitempty"`
+
+	// The server key (at least 32 bytes; placeholders such as {env.X} and
+	// {file./path} are resolved) from which the key sealing OAuth 1
+	// secrets at rest and the key binding the consent forms' CSRF tokens
+	// are derived. Default: 32 random bytes generated once and kept in the
+	// storage. Changing it makes the stored OAuth 1 secrets unreadable.
+	ServerKey string `json:"server_key,omitempty"`
+
+	// How far an OAuth 1 oauth_timestamp may be from the server's clock
+	// (RFC 5849 §3.3). Default: 300s.
+	TimestampWindow caddy.Duration `json:"timestamp_window,omitempty"`
+
+	// Accept the OAuth 1 PLAINTEXT signature method on plain HTTP from
+	// loopback clients (local development only). PLAINTEXT sends the
+	// secrets themselves, so it is otherwise refused without TLS.
+	AllowInsecurePlaintext bool `json:"allow_insecure_plaintext,omitempty"`
+}
+
+// UserConfig is a statically configured resource owner.
+type UserConfig struct {
+	// The username, as {http.auth.user.id} and X-OAuth-User show it.
+	Username string `json:"username"`
+
+	// The password hash: bcrypt or argon2id, as `caddy hash-password`
+	// prints it.
+	PasswordHash string `json:"password_hash"`
+}
+
+// ClientConfig is a statically configured OAuth client (an OAuth 1
+// "consumer").
+type ClientConfig struct {
+	// The client identifier (OAuth 1: the consumer key). Required, unique.
+	ClientID string `json:"client_id"`
+
+	// A human-readable name, shown on the consent page.
+	Name string `json:"name,omitempty"`
+
+	// The client secret (OAuth 1: the consumer secret). Placeholders such
+	// as {env.CLIENT_SECRET} or {file./run/secrets/client} are resolved
+	// when the config loads. Required unless the client is public or only
+	// signs OAuth 1 requests with RSA-SHA1.
+	Secret string `json:"secret,omitempty"`
+
+	// The OAuth 2 redirect URIs; the one in a request must match one of
+	// them exactly.
+	RedirectURIs []string `json:"redirect_uris,omitempty"`
+
+	// The OAuth 1 callback URIs; oauth_callback must match one of them
+	// exactly (or be "oob"). Empty allows any absolute http(s) callback.
+	CallbackURIs []string `json:"callback_uris,omitempty"`
+
+	// The scopes this client may ask for. Empty means all of the server's.
+	Scopes []string `json:"scopes,omitempty"`
+
+	// The OAuth 2 grant types this client may use. Empty means all the
+	// server enables.
+	Grants []string `json:"grants,omitempty"`
+
+	// A public client has no secret (a native or browser app); PKCE with
+	// S256 is required for it.
+	Public bool `json:"public,omitempty"`
+
+	// A trusted (first-party) client skips the consent page.
+	Trusted bool `json:"trusted,omitempty"`
+
+	// Path to a PEM file with the RSA public key verifying the client's
+	// OAuth 1 RSA-SHA1 signatures: SPKI, PKCS#1 or a certificate. Read when
+	// the config loads.
+	RSAPublicKey string `json:"rsa_public_key,omitempty"`
+
+	// The client may introspect any token (RFC 7662), as a resource server
+	// or gateway does; other clients only their own.
+	Introspect bool `json:"introspect,omitempty"`
+}
+
+// Token formats.
+const (
+	tokenFormatOpaque = "opaque"
+	tokenFormatJWT    = "jwt"
+)
+
+// validate checks what needs no I/O; errors name the offending field.
+func (c *ServerConfig) validate() error {
+	if c.Issuer == "" {
+		return errors.New("issuer is required (e.g. https://auth.example.com)")
+	}
+	u, err := url.Parse(c.Issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("issuer %q must be an absolute http(s) URL without query or fragment", c.Issuer)
+	}
+	switch c.TokenFormat {
+	case "", tokenFormatOpaque:
+	case tokenFormatJWT:
+		return errors.New("token_format jwt is not yet supported; use opaque")
+	default:
+		return fmt.Errorf("token_format %q: must be opaque (jwt is not yet supported)", c.TokenFormat)
+	}
+	for name, d := range map[string]caddy.Duration{
+		"access_token_ttl": c.AccessTokenTTL, "code_ttl": c.CodeTTL, "timestamp_window": c.TimestampWindow,
+	} {
+		if d < 0 {
+			return fmt.Errorf("%s must not be negative", name)
+		}
+	}
+	if c.RefreshTokenTTL != nil && *c.RefreshTokenTTL < 0 {
+		return errors.New("refresh_token_ttl must not be negative (0 disables refresh tokens)")
+	}
+	return nil
+}
+
+// refreshTTL maps the config onto the engine's convention: unset is the
+// default (0), an explicit 0 disables refresh tokens (negative).
+func (c *ServerConfig) refreshTTL() time.Duration {
+	switch {
+	case c.RefreshTokenTTL == nil:
+		return 0
+	case *c.RefreshTokenTTL == 0:
+		return -1
+	}
+	return time.Duration(*c.RefreshTokenTTL)
+}
+
+func (c *ServerConfig) oauth1Enabled() bool { return c.OAuth1 == nil || *c.OAuth1 }
+
+// storageDir is the absolute database directory: the pool key, so that the
+// same directory written two ways is still one database.
+func (c *ServerConfig) storageDir(name string) (string, error) {
+	dir := c.StorageDir
+	if dir == "" {
+		dir = defaultStorageDir(name)
+	}
+	abs, err := caddy.FastAbs(dir)
+	if err != nil {
+		return "", fmt.Errorf("storage_dir %q: %v", dir, err)
+	}
+	return filepath.Clean(abs), nil
+}
+
+// insecureIssuer reports an http issuer whose host is not a loopback
+// address: tokens and codes would travel in clear text.
+func insecureIssuer(issuer string) bool {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	return !isLoopbackHost(u.Hostname())
+}
+
+// isLoopbackHost: "localhost" (and its subdomains, RFC 6761 §6.3) and
+// loopback IP literals.
+func isLoopbackHost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkScopesKnown reports scopes (of a client or the defaults) the server
+// does not know, when the server restricts its scopes.
+func checkScopesKnown(server, scopes []string, what string) error {
+	if len(server) == 0 {
+		return nil
+	}
+	for _, s := range scopes {
+		if !slices.Contains(server, s) {
+			return fmt.Errorf("%s: scope %q is not among the server's scopes", what, s)
+		}
+	}
+	return nil
+}
