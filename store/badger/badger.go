@@ -2,11 +2,12 @@
 // store interface on one Badger v4 database in a directory (or in memory,
 // for tests).
 //
-// Every write is durable before its method returns (SyncWrites); Badger
-// groups the commits of concurrent callers into one write and one fsync, so
-// nothing here serializes writers. Atomic operations are single optimistic
-// transactions, retried on conflict, so of two racing redemptions exactly
-// one wins. Expiring items carry a native Badger TTL, so the database stays
+// Every write is durable before its method returns (SyncWrites). Badger v4
+// syncs its WAL once per transaction, so the issuing writes (tokens, codes,
+// sessions) of concurrent callers are merged into one transaction and one
+// fsync by a group committer (groupcommit.go). Atomic operations are
+// single optimistic transactions, retried on conflict, so of two racing
+// redemptions exactly one wins. Expiring items carry a native Badger TTL, so the database stays
 // bounded without a sweeper.
 package badger
 
@@ -62,6 +63,8 @@ type DB struct {
 	closeErr  error
 
 	revokeBatch int
+
+	group committer // group commit of the issuing writes
 }
 
 // Open opens (creating if needed) the database described by opts and starts
@@ -110,6 +113,7 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 		return nil, fmt.Errorf("store/badger: open: %w", err)
 	}
 	d := &DB{db: bdb, log: log, stop: make(chan struct{}), revokeBatch: defaultRevokeBatch}
+	d.startCommitter()
 	if !opts.InMemory {
 		interval := opts.GCInterval
 		if interval <= 0 {
@@ -121,10 +125,12 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 	return d, nil
 }
 
-// Close stops the value-log GC and closes the database. Calling it again
-// returns the first call's result.
+// Close commits the writes already queued, refuses later ones with
+// ErrClosed, stops the value-log GC and closes the database. Calling it
+// again returns the first call's result.
 func (d *DB) Close() error {
 	d.closeOnce.Do(func() {
+		d.stopCommitter()
 		close(d.stop)
 		if d.gcDone != nil {
 			<-d.gcDone

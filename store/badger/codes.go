@@ -12,7 +12,8 @@ import (
 
 var errNoHash = errors.New("store/badger: item without hash")
 
-// SaveCode stores an authorization code until its ExpiresAt.
+// SaveCode stores an authorization code until its ExpiresAt (group
+// committed with concurrent writes, durable on return).
 func (d *DB) SaveCode(ctx context.Context, c *store.Code) error {
 	if c == nil || len(c.Hash) == 0 {
 		return errNoHash
@@ -21,7 +22,7 @@ func (d *DB) SaveCode(ctx context.Context, c *store.Code) error {
 	if err != nil {
 		return err
 	}
-	return d.update(ctx, func(txn *badgerdb.Txn) error {
+	return d.groupWrite(ctx, func(txn *badgerdb.Txn) error {
 		return set(txn, codeKey(c.Hash), val, c.ExpiresAt)
 	})
 }

@@ -9,7 +9,8 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
-// SaveSession stores a login session until its ExpiresAt.
+// SaveSession stores a login session until its ExpiresAt (group
+// committed with concurrent writes, durable on return).
 func (d *DB) SaveSession(ctx context.Context, s *store.Session) error {
 	if s == nil || len(s.Hash) == 0 {
 		return errNoHash
@@ -18,7 +19,7 @@ func (d *DB) SaveSession(ctx context.Context, s *store.Session) error {
 	if err != nil {
 		return err
 	}
-	return d.update(ctx, func(txn *badgerdb.Txn) error {
+	return d.groupWrite(ctx, func(txn *badgerdb.Txn) error {
 		return set(txn, sessionKey(s.Hash), val, s.ExpiresAt)
 	})
 }
