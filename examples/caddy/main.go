@@ -9,7 +9,7 @@ import (
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
-	_ "github.com/caddy-oauth/caddy-oauth/caddyoauth"
+	_ "github.com/caddy-oauth/caddy-oauth"
 )
 
 func main() {
