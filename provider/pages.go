@@ -28,6 +28,8 @@ const (
 	TemplateConsent = "consent.html"
 	TemplateError   = "error.html"
 	TemplateMessage = "message.html"
+	TemplateLogin   = "login.html"
+	TemplateLogout  = "logout.html"
 )
 
 // DefaultFormTTL is how long a consent form stays valid.
@@ -125,15 +127,16 @@ func cspSource(redirect string) string {
 }
 
 // LoadTemplates replaces embedded templates with the files of the same name
-// (TemplateConsent, TemplateError, TemplateMessage, and "base.html" for the
-// shared "head" and "foot") found in fsys; missing files keep the default.
+// (TemplateConsent, TemplateError, TemplateMessage, TemplateLogin,
+// TemplateLogout, and "base.html" for the shared "head" and "foot") found in
+// fsys; missing files keep the default.
 // Call it once before serving.
 func (p *Pages) LoadTemplates(fsys fs.FS) error {
 	t, err := parseEmbedded()
 	if err != nil {
 		return err
 	}
-	for _, name := range []string{"base.html", TemplateConsent, TemplateError, TemplateMessage} {
+	for _, name := range []string{"base.html", TemplateConsent, TemplateError, TemplateMessage, TemplateLogin, TemplateLogout} {
 		b, err := fs.ReadFile(fsys, name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -335,4 +338,94 @@ func (p *Pages) checkConsentToken(tok, user, clientID string) bool {
 	}
 	good := hmac.Equal(mac, p.consentMAC(user, clientID, exp))
 	return good && !p.Clock.Now().After(time.Unix(exp, 0))
+}
+
+// LoginPage is what the login form shows and round-trips.
+type LoginPage struct {
+	// Action is the path the form posts back to (the login endpoint).
+	Action string
+	// Username refills the field after a failed attempt; the password is
+	// never sent back.
+	Username string
+	// ReturnTo is the local path to go to after signing in (hidden field).
+	ReturnTo string
+	// CSRF is the login form token (LoginToken), sent as csrf_token.
+	CSRF string
+	// Error, if set, is shown above the form as an alert.
+	Error string
+	// SignedInAs names the user of a live session, if any: signing in
+	// again replaces it.
+	SignedInAs string
+}
+
+// RenderLogin shows the login form with the given status (200, or 401,
+// 403, 429 after a refused attempt).
+func (p *Pages) RenderLogin(w http.ResponseWriter, status int, page LoginPage) {
+	p.render(w, status, TemplateLogin, page, cspFor(""))
+}
+
+// LogoutPage is the logout confirmation form, or the page shown once
+// signed out.
+type LogoutPage struct {
+	// Action is the path the confirmation form posts to.
+	Action string
+	// User is the signed-in user the form would sign out.
+	User string
+	// CSRF is the session's CSRF value, sent as csrf_token.
+	CSRF string
+	// SignedOut shows the "signed out" page instead of the form.
+	SignedOut bool
+	// Error, if set, is shown above the form as an alert.
+	Error string
+}
+
+// RenderLogout shows the logout confirmation form or, with SignedOut, the
+// signed-out page.
+func (p *Pages) RenderLogout(w http.ResponseWriter, status int, page LogoutPage) {
+	p.render(w, status, TemplateLogout, page, cspFor(""))
+}
+
+// loginMAC binds the pre-login cookie value and the expiry; the prefix
+// keeps it apart from consent tokens made with the same key.
+func (p *Pages) loginMAC(cookie string, exp int64) []byte {
+	m := hmac.New(sha256.New, p.hmacKey())
+	var b []byte
+	b = append(b, "caddy-oauth login v1"...)
+	b = binary.AppendUvarint(b, uint64(len(cookie)))
+	b = append(b, cookie...)
+	b = binary.BigEndian.AppendUint64(b, uint64(exp))
+	m.Write(b)
+	return m.Sum(nil)
+}
+
+// LoginToken is the login form's CSRF token before any session exists
+// (double-submit cookie): "<expiry unix>.<base64url HMAC>" of the random
+// pre-login cookie value. Only a page served by this server, to the browser
+// holding that cookie, carries a matching pair; the HMAC key (Key) keeps
+// an attacker who can plant a cookie from minting the field.
+func (p *Pages) LoginToken(cookie string, exp time.Time) string {
+	e := exp.Unix()
+	return strconv.FormatInt(e, 10) + "." + base64.RawURLEncoding.EncodeToString(p.loginMAC(cookie, e))
+}
+
+// CheckLoginToken reports whether tok is a LoginToken for cookie that has
+// not expired at now, comparing the HMAC in constant time.
+func (p *Pages) CheckLoginToken(tok, cookie string, now time.Time) bool {
+	if cookie == "" {
+		return false
+	}
+	es, ms, ok := strings.Cut(tok, ".")
+	if !ok || len(es) > 19 {
+		return false
+	}
+	exp, err := strconv.ParseInt(es, 10, 64)
+	if err != nil {
+		return false
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(ms)
+	if err != nil {
+		return false
+	}
+	good := hmac.Equal(mac, p.loginMAC(cookie, exp))
+	return good && !now.After(time.Unix(exp, 0))
 }

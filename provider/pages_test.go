@@ -233,3 +233,99 @@ func TestConsentFormActionAllowsTheRedirectOrigin(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderLoginShowsAnAccessibleFormAndEscapes(t *testing.T) {
+	p, _ := newTestPages()
+	rec := httptest.NewRecorder()
+	p.RenderLogin(rec, http.StatusUnauthorized, LoginPage{
+		Action: "/oauth/login", Username: `"><script>x</script>`, ReturnTo: "/a?b=1&c=2",
+		CSRF: "tok", Error: "Invalid username or password.",
+	})
+	body := rec.Body.String()
+	if rec.Code != http.StatusUnauthorized || rec.Header().Get("X-Frame-Options") != "DENY" ||
+		!strings.Contains(rec.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Fatalf("status %d headers %v", rec.Code, rec.Header())
+	}
+	for _, s := range []string{
+		`<label for="username">Username</label>`, `<label for="password">Password</label>`,
+		`id="username" name="username"`, `id="password" name="password" type="password"`,
+		`name="csrf_token" value="tok"`, `name="return_to" value="/a?b=1&amp;c=2"`,
+		`role="alert"`, `aria-describedby="login-error"`, `action="/oauth/login"`,
+	} {
+		if !strings.Contains(body, s) {
+			t.Errorf("login page lacks %s", s)
+		}
+	}
+	if strings.Contains(body, "<script>") || strings.Contains(body, "http://") || strings.Contains(body, "https://") {
+		t.Fatalf("unescaped input or external resource:\n%s", body)
+	}
+}
+
+func TestRenderLogoutFormAndSignedOutPage(t *testing.T) {
+	p, _ := newTestPages()
+	rec := httptest.NewRecorder()
+	p.RenderLogout(rec, http.StatusOK, LogoutPage{Action: "/oauth/logout", User: "alice", CSRF: "c1"})
+	body := rec.Body.String()
+	if !strings.Contains(body, `name="csrf_token" value="c1"`) || !strings.Contains(body, "<strong>alice</strong>") ||
+		!strings.Contains(body, `action="/oauth/logout"`) || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("logout form:\n%s", body)
+	}
+	rec = httptest.NewRecorder()
+	p.RenderLogout(rec, http.StatusOK, LogoutPage{SignedOut: true, User: "alice", CSRF: "c1"})
+	body = rec.Body.String()
+	if !strings.Contains(body, "You are signed out.") || strings.Contains(body, "<form") || strings.Contains(body, `value="c1"`) {
+		t.Fatalf("signed-out page:\n%s", body)
+	}
+}
+
+func TestLoginToken(t *testing.T) {
+	p, clk := newTestPages()
+	other, _ := newTestPages()
+	other.Key = []byte("another key another key another!")
+	exp := clk.now.Add(time.Hour)
+	tok := p.LoginToken("cookie-1", exp)
+	tests := []struct {
+		name, tok, cookie string
+		now               time.Time
+		want              bool
+	}{
+		{"a token for its cookie is valid", tok, "cookie-1", clk.now, true},
+		{"a token is still valid at its expiry", tok, "cookie-1", exp, true},
+		{"an expired token is refused", tok, "cookie-1", exp.Add(time.Second), false},
+		{"a token for another cookie is refused", tok, "cookie-2", clk.now, false},
+		{"a token without a cookie is refused", tok, "", clk.now, false},
+		{"a token with a moved expiry is refused", bumpExpiry(tok), "cookie-1", clk.now, false},
+		{"a token made with another key is refused", other.LoginToken("cookie-1", exp), "cookie-1", clk.now, false},
+		{"a consent token is not a login token", p.consentToken("cookie-1", "", exp), "cookie-1", clk.now, false},
+		{"garbage is refused", "x.y", "cookie-1", clk.now, false},
+		{"an empty token is refused", "", "cookie-1", clk.now, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := p.CheckLoginToken(tc.tok, tc.cookie, tc.now); got != tc.want {
+				t.Fatalf("CheckLoginToken = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadTemplatesOverridesLoginAndLogout(t *testing.T) {
+	p, _ := newTestPages()
+	err := p.LoadTemplates(fstest.MapFS{
+		"login.html":  {Data: []byte(`{{define "login.html"}}custom login {{.CSRF}}{{end}}`)},
+		"logout.html": {Data: []byte(`{{define "logout.html"}}custom logout {{.SignedOut}}{{end}}`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	p.RenderLogin(rec, http.StatusOK, LoginPage{CSRF: "t"})
+	if rec.Body.String() != "custom login t" {
+		t.Fatalf("login override not used: %q", rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	p.RenderLogout(rec, http.StatusOK, LogoutPage{SignedOut: true})
+	if rec.Body.String() != "custom logout true" {
+		t.Fatalf("logout override not used: %q", rec.Body.String())
+	}
+}

@@ -1,0 +1,192 @@
+package login
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fail makes n failed logins for user, from addr.
+func fail(t *testing.T, e *env, user, addr string, n int) {
+	t.Helper()
+	for i := range n {
+		if rec := e.browser(addr).login(user, "wrong password", "/"); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("failure %d for %s from %s: status %d, want 401", i+1, user, addr, rec.Code)
+		}
+	}
+}
+
+func expectLocked(t *testing.T, e *env, user, password, addr string, wantRetry time.Duration) {
+	t.Helper()
+	calls := e.checker.calls.Load()
+	b := e.browser(addr)
+	rec := b.login(user, password, "/")
+	if rec.Code != http.StatusTooManyRequests || b.session() != "" {
+		t.Fatalf("%s from %s: status %d, want 429 and no session", user, addr, rec.Code)
+	}
+	checkPageHeaders(t, rec)
+	if !strings.Contains(rec.Body.String(), "Too many attempts, try again later.") {
+		t.Fatalf("429 page:\n%s", rec.Body.String())
+	}
+	if got := rec.Header().Get("Retry-After"); got != strconv.Itoa(int(wantRetry/time.Second)) {
+		t.Fatalf("Retry-After %q, want %d", got, int(wantRetry/time.Second))
+	}
+	if e.checker.calls.Load() != calls {
+		t.Fatal("the password was checked during a lockout")
+	}
+}
+
+func expectSignIn(t *testing.T, e *env, user, password, addr string) {
+	t.Helper()
+	b := e.browser(addr)
+	if rec := b.login(user, password, "/"); rec.Code != http.StatusSeeOther || b.session() == "" {
+		t.Fatalf("%s from %s: status %d, want 303 with a session", user, addr, rec.Code)
+	}
+}
+
+func TestLockoutPerUsername(t *testing.T) {
+	e := newEnv(t, nil)
+	// Five failures from five addresses: the username is what is locked.
+	for i := range DefaultMaxFailures {
+		fail(t, e, "alice", fmt.Sprintf("198.51.100.%d:4000", i+1), 1)
+	}
+	expectLocked(t, e, "alice", alicePassword, "203.0.113.7:4000", DefaultLockoutDuration)
+	if ev := e.events.named("login_refused"); len(ev) != 1 || ev[0].User != "alice" || ev[0].Reason != "too many attempts" {
+		t.Fatalf("events %+v", ev)
+	}
+	// Other users are not affected, from the same addresses either.
+	expectSignIn(t, e, "bob", bobPassword, "198.51.100.1:4000")
+
+	e.clock.Advance(DefaultLockoutDuration - time.Minute)
+	expectLocked(t, e, "alice", alicePassword, "203.0.113.7:4000", time.Minute)
+	e.clock.Advance(time.Minute)
+	expectSignIn(t, e, "alice", alicePassword, "203.0.113.7:4000")
+}
+
+func TestLockoutPerAddress(t *testing.T) {
+	e := newEnv(t, nil)
+	const attacker = "198.51.100.66:4000"
+	for i := range DefaultMaxFailures {
+		fail(t, e, fmt.Sprintf("guess%d", i), attacker, 1)
+	}
+	expectLocked(t, e, "alice", alicePassword, attacker, DefaultLockoutDuration)
+	// alice herself, from elsewhere, is fine.
+	expectSignIn(t, e, "alice", alicePassword, "203.0.113.7:4000")
+	// A success does not reset the address: it stays locked.
+	expectLocked(t, e, "bob", bobPassword, attacker, DefaultLockoutDuration)
+
+	e.clock.Advance(DefaultLockoutDuration)
+	expectSignIn(t, e, "alice", alicePassword, attacker)
+}
+
+func TestLockoutGroupsIPv6ByPrefix(t *testing.T) {
+	e := newEnv(t, nil)
+	for i := range DefaultMaxFailures {
+		fail(t, e, fmt.Sprintf("guess%d", i), fmt.Sprintf("[2001:db8:1:2::%x]:4000", i+1), 1)
+	}
+	expectLocked(t, e, "alice", alicePassword, "[2001:db8:1:2:ffff::1]:4000", DefaultLockoutDuration)
+	expectSignIn(t, e, "alice", alicePassword, "[2001:db8:1:3::1]:4000")
+}
+
+func TestSuccessResetsTheUsernameCount(t *testing.T) {
+	e := newEnv(t, nil)
+	fail(t, e, "alice", "198.51.100.1:4000", DefaultMaxFailures-1)
+	expectSignIn(t, e, "alice", alicePassword, "198.51.100.2:4000")
+	fail(t, e, "alice", "198.51.100.3:4000", DefaultMaxFailures-1)
+	expectSignIn(t, e, "alice", alicePassword, "198.51.100.4:4000")
+}
+
+func TestFailuresOutsideTheWindowDoNotLock(t *testing.T) {
+	e := newEnv(t, nil)
+	fail(t, e, "alice", "198.51.100.1:4000", DefaultMaxFailures-1)
+	e.clock.Advance(DefaultFailureWindow)
+	fail(t, e, "alice", "198.51.100.1:4000", 1)
+	expectSignIn(t, e, "alice", alicePassword, "198.51.100.2:4000")
+}
+
+func TestLockoutNumbersAreConfigurable(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.MaxFailures, c.FailureWindow, c.LockoutDuration = 2, time.Minute, 90*time.Second
+		c.ClientIP = func(r *http.Request) string { return r.Header.Get("X-Test-Client") }
+	})
+	fail(t, e, "alice", "198.51.100.1:4000", 2)
+	expectLocked(t, e, "alice", alicePassword, "198.51.100.1:4000", 90*time.Second)
+	e.clock.Advance(90 * time.Second)
+	expectSignIn(t, e, "alice", alicePassword, "198.51.100.1:4000")
+	// ClientIP returned "" (no header): only usernames were counted.
+	if e.m.limit.size() != 0 {
+		t.Fatalf("%d keys tracked, want 0", e.m.limit.size())
+	}
+}
+
+// Parallel guesses must not get past the limit while the first ones are
+// still being checked.
+func TestParallelGuessesStayWithinTheLimit(t *testing.T) {
+	e := newEnv(t, nil)
+	const n = 30
+	type attempt struct {
+		b    *browser
+		form url.Values
+	}
+	attempts := make([]attempt, n)
+	for i := range attempts {
+		b := e.browser(fmt.Sprintf("198.51.100.%d:4000", i+1))
+		tok := csrfOf(t, b.do(http.MethodGet, DefaultLoginPath, nil))
+		attempts[i] = attempt{b, url.Values{"username": {"alice"}, "password": {fmt.Sprintf("guess %d", i)}, "csrf_token": {tok}}}
+	}
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i, a := range attempts {
+		wg.Go(func() { codes[i] = a.b.do(http.MethodPost, DefaultLoginPath, a.form).Code })
+	}
+	wg.Wait()
+	if calls := e.checker.calls.Load(); calls > DefaultMaxFailures {
+		t.Fatalf("%d passwords checked in parallel, limit %d", calls, DefaultMaxFailures)
+	}
+	counts := map[int]int{}
+	for _, c := range codes {
+		counts[c]++
+	}
+	if counts[http.StatusUnauthorized]+counts[http.StatusTooManyRequests] != n || counts[http.StatusUnauthorized] == 0 {
+		t.Fatalf("status counts %v", counts)
+	}
+}
+
+func TestLimiterIsBounded(t *testing.T) {
+	l := newLimiter(2, time.Minute, time.Minute, 3)
+	now := time.Now()
+	for i := range 10 {
+		k := fmt.Sprintf("k%d", i)
+		if ok, _ := l.begin(now, k); !ok {
+			t.Fatalf("%s refused", k)
+		}
+		l.end(now, failed, "", k)
+	}
+	if l.size() != 3 {
+		t.Fatalf("%d keys tracked, want 3", l.size())
+	}
+	// The newest keys are kept: k9 has one failure, a second locks it.
+	l.end(now, failed, "", "k9")
+	if ok, retry := l.begin(now, "k9"); ok || retry != time.Minute {
+		t.Fatalf("k9: ok %v retry %v, want locked for 1m", ok, retry)
+	}
+	// The oldest were dropped: k0 starts again from zero.
+	if ok, _ := l.begin(now, "k0"); !ok {
+		t.Fatal("k0 refused after eviction")
+	}
+}
+
+func TestLimiterForgetsCleanKeys(t *testing.T) {
+	l := newLimiter(5, time.Minute, time.Minute, 100)
+	now := time.Now()
+	l.begin(now, "user:a", "addr:x")
+	l.end(now, succeeded, "user:a", "user:a", "addr:x")
+	if l.size() != 0 {
+		t.Fatalf("%d keys tracked after a clean success", l.size())
+	}
+}
