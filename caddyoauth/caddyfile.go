@@ -48,7 +48,10 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //			access_token_ttl  <duration>
 //			refresh_token_ttl <duration>   # 0 disables refresh tokens
 //			code_ttl          <duration>
-//			token_format      opaque
+//			token_format      opaque|jwt
+//			jwt_algorithm     EdDSA|ES256|RS256
+//			jwt_key_rotation  <duration>
+//			audience          <aud...>
 //			scopes            <scope...>
 //			default_scopes    <scope...>
 //			grants            <grant...>
@@ -150,11 +153,23 @@ func (sc *ServerConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := oneArg(d, &sc.TokenFormat); err != nil {
 				return err
 			}
-			if sc.TokenFormat != tokenFormatOpaque {
-				if sc.TokenFormat == tokenFormatJWT {
-					return d.Err("token_format jwt is not yet supported; use opaque")
-				}
-				return d.Errf("unknown token_format %q (supported: opaque)", sc.TokenFormat)
+			if sc.TokenFormat != tokenFormatOpaque && sc.TokenFormat != tokenFormatJWT {
+				return d.Errf("unknown token_format %q (supported: opaque, jwt)", sc.TokenFormat)
+			}
+		case "jwt_algorithm":
+			if err := oneArg(d, &sc.JWTAlgorithm); err != nil {
+				return err
+			}
+			if sc.JWTAlgorithm == "" || !validJWTAlgorithm(sc.JWTAlgorithm) {
+				return d.Errf("unknown jwt_algorithm %q (supported: EdDSA, ES256, RS256)", sc.JWTAlgorithm)
+			}
+		case "jwt_key_rotation":
+			if err := durationArg(d, &sc.JWTKeyRotation); err != nil {
+				return err
+			}
+		case "audience":
+			if err := listArgs(d, &sc.Audience); err != nil {
+				return err
 			}
 		case "scopes":
 			if err := listArgs(d, &sc.Scopes); err != nil {
@@ -209,6 +224,9 @@ func (sc *ServerConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("unrecognized oauth server option: %s", opt)
 		}
+	}
+	if sc.TokenFormat != tokenFormatJWT && (sc.JWTAlgorithm != "" || sc.JWTKeyRotation != 0 || len(sc.Audience) > 0) {
+		return d.Err("jwt_algorithm, jwt_key_rotation and audience only apply to JWT access tokens; add token_format jwt")
 	}
 	return nil
 }

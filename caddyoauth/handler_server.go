@@ -25,7 +25,8 @@ const defaultUserFrom = "{http.auth.user.id}"
 
 // OAuthServer serves the endpoints of an authorization server of the oauth
 // app: OAuth 2 authorize, token, revoke and introspect, the RFC 8414
-// metadata, and the OAuth 1.0a request token, authorize and access token
+// metadata, the JWK Set (/oauth2/jwks) when the server issues JWT access
+// tokens, and the OAuth 1.0a request token, authorize and access token
 // endpoints. Requests for any other path go to the next handler.
 //
 // The resource owner approving an authorization request is whoever an
@@ -129,6 +130,10 @@ func (h *OAuthServer) buildRoutes(issuer string) map[string]endpoint {
 		// RFC 8414 §3: the metadata lives at the root; an issuer with a
 		// path component puts that path after the well-known suffix.
 		oauth2.PathMetadata: {methods: get, serve: h.o2.Metadata},
+	}
+	if h.o2.JWTKeys() != nil {
+		// token_format jwt: the JWK Set of the metadata's jwks_uri.
+		routes[h.Prefix+oauth2.PathJWKS] = endpoint{methods: get, serve: h.o2.JWKS}
 	}
 	if p := issuerPath(issuer); p != "" {
 		routes[oauth2.PathMetadata+p] = routes[oauth2.PathMetadata]

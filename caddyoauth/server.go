@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 	"github.com/caddy-oauth/caddy-oauth/store"
@@ -204,6 +205,10 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 		Audit:           s.audit,
 		Passwords:       s.passwords,
 		Pages:           pages,
+		TokenFormat:     s.cfg.TokenFormat,
+		JWTAlgorithm:    jwt.Algorithm(s.cfg.JWTAlgorithm),
+		JWTKeyRotation:  time.Duration(s.cfg.JWTKeyRotation),
+		Audience:        s.cfg.Audience,
 	}, s.store, s.clients)
 	if err != nil {
 		return nil, err

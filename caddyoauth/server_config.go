@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
+	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 )
 
 // ServerConfig configures one OAuth authorization server of the `oauth` app:
@@ -42,10 +45,35 @@ type ServerConfig struct {
 	// How long an authorization code may wait to be redeemed. Default: 60s.
 	CodeTTL caddy.Duration `json:"code_ttl,omitempty"`
 
-	// The access token format. Only "opaque" (random values looked up in
-	// the storage) is supported for now; "jwt" (RFC 9068) is planned.
-	// Default: opaque.
+	// The access token format: "opaque" (random values looked up in the
+	// storage) or "jwt" (RFC 9068 JSON Web Tokens, signed with keys kept
+	// in the storage and published at <prefix>/oauth2/jwks, the metadata's
+	// jwks_uri). Other gateways and resource servers can verify JWTs with
+	// that key set alone, without asking this server; they do not see
+	// revocations, so to them a revoked token stays valid until it expires
+	// (at most access_token_ttl). This server records JWTs in the storage
+	// like opaque tokens, so its own require_oauth, revocation and
+	// introspection refuse a revoked JWT at once. Refresh tokens are
+	// opaque either way, and tokens issued before a change of format stay
+	// valid. Default: opaque.
 	TokenFormat string `json:"token_format,omitempty"`
+
+	// The algorithm JWT access tokens are signed with: EdDSA (Ed25519),
+	// ES256 (ECDSA P-256) or RS256 (RSA 2048). Changing it makes the JWTs
+	// already issued invalid. Only with token_format jwt. Default: EdDSA.
+	JWTAlgorithm string `json:"jwt_algorithm,omitempty"`
+
+	// How long one JWT signing key signs before the next takes over; the
+	// previous key still verifies, and the next is published one period
+	// ahead. At least 1m and at least access_token_ttl. Changing it makes
+	// the JWTs already issued invalid. Only with token_format jwt.
+	// Default: 720h (30 days).
+	JWTKeyRotation caddy.Duration `json:"jwt_key_rotation,omitempty"`
+
+	// The audience (aud) of JWT access tokens (RFC 9068 §3): identifiers of
+	// the resource servers they are meant for, which those check. Only
+	// with token_format jwt. Default: the issuer.
+	Audience []string `json:"audience,omitempty"`
 
 	// The scopes this server knows; requests for any other scope are
 	// refused with invalid_scope. Empty means any scope is accepted.
@@ -161,24 +189,73 @@ func (c *ServerConfig) validate() error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return fmt.Errorf("issuer %q must be an absolute http(s) URL without query or fragment", c.Issuer)
 	}
-	switch c.TokenFormat {
-	case "", tokenFormatOpaque:
-	case tokenFormatJWT:
-		return errors.New("token_format jwt is not yet supported; use opaque")
-	default:
-		return fmt.Errorf("token_format %q: must be opaque (jwt is not yet supported)", c.TokenFormat)
-	}
 	for name, d := range map[string]caddy.Duration{
 		"access_token_ttl": c.AccessTokenTTL, "code_ttl": c.CodeTTL, "timestamp_window": c.TimestampWindow,
+		"jwt_key_rotation": c.JWTKeyRotation,
 	} {
 		if d < 0 {
 			return fmt.Errorf("%s must not be negative", name)
 		}
 	}
+	if err := c.validateTokenFormat(); err != nil {
+		return err
+	}
 	if c.RefreshTokenTTL != nil && *c.RefreshTokenTTL < 0 {
 		return errors.New("refresh_token_ttl must not be negative (0 disables refresh tokens)")
 	}
 	return nil
+}
+
+// validateTokenFormat checks token_format and the JWT options, which only
+// mean something with token_format jwt.
+func (c *ServerConfig) validateTokenFormat() error {
+	switch c.TokenFormat {
+	case "", tokenFormatOpaque:
+		for opt, set := range map[string]bool{
+			"jwt_algorithm": c.JWTAlgorithm != "", "jwt_key_rotation": c.JWTKeyRotation != 0, "audience": len(c.Audience) > 0,
+		} {
+			if set {
+				return fmt.Errorf("%s only applies to JWT access tokens; set token_format jwt", opt)
+			}
+		}
+		return nil
+	case tokenFormatJWT:
+	default:
+		return fmt.Errorf("token_format %q: must be opaque or jwt", c.TokenFormat)
+	}
+	if !validJWTAlgorithm(c.JWTAlgorithm) {
+		return fmt.Errorf("jwt_algorithm %q: must be EdDSA, ES256 or RS256", c.JWTAlgorithm)
+	}
+	rotation := time.Duration(c.JWTKeyRotation)
+	if rotation == 0 {
+		rotation = jwt.DefaultRotation
+	}
+	if rotation < jwt.MinRotation {
+		return fmt.Errorf("jwt_key_rotation %v is shorter than %v", rotation, jwt.MinRotation)
+	}
+	access := time.Duration(c.AccessTokenTTL)
+	if access == 0 {
+		access = oauth2.DefaultAccessTokenTTL
+	}
+	// A JWT must expire while the key that signed it is still published.
+	if access > rotation {
+		return fmt.Errorf("access_token_ttl %v exceeds jwt_key_rotation %v; a token must expire before its signing key is retired", access, rotation)
+	}
+	for _, a := range c.Audience {
+		if a == "" {
+			return errors.New("audience: empty value")
+		}
+	}
+	return nil
+}
+
+// validJWTAlgorithm: "" (EdDSA) or one the jwt package signs with.
+func validJWTAlgorithm(alg string) bool {
+	switch jwt.Algorithm(alg) {
+	case "", jwt.EdDSA, jwt.ES256, jwt.RS256:
+		return true
+	}
+	return false
 }
 
 // refreshTTL maps the config onto the engine's convention: unset is the

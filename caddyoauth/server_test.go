@@ -35,7 +35,7 @@ func TestServerConfigErrors(t *testing.T) {
 	}{
 		{"no issuer", ServerConfig{Issuer: "-"}, "issuer"},
 		{"relative issuer", ServerConfig{Issuer: "auth.example.com"}, "absolute http(s) URL"},
-		{"jwt tokens", ServerConfig{TokenFormat: "jwt"}, "jwt is not yet supported"},
+		{"unknown jwt algorithm", ServerConfig{TokenFormat: "jwt", JWTAlgorithm: "HS256"}, "jwt_algorithm"},
 		{"unknown token format", ServerConfig{TokenFormat: "paseto"}, "token_format"},
 		{"negative refresh ttl", ServerConfig{RefreshTokenTTL: &refresh}, "refresh_token_ttl"},
 		{"unknown grant", ServerConfig{Grants: []string{"implicit"}}, "unknown grant"},

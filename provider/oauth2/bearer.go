@@ -2,17 +2,24 @@ package oauth2
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"net/http"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/provider/cache"
+	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
-// maxTokenLen bounds what is hashed and looked up; minted tokens are 43
-// characters, anything much longer is not ours.
+// maxTokenLen bounds what is hashed and looked up: opaque tokens are 43
+// characters, JWTs a few hundred (under 1 KiB with RS256); anything much
+// longer is not ours.
 const maxTokenLen = 4096
+
+// keyBuf is the longest token bearerKey hashes without allocating: every
+// JWT this server signs, with room for long scope lists.
+const keyBuf = 2048
 
 // VerifyBearer checks an access token presented to a protected resource
 // (RFC 6750) and returns who it stands for. Only OAuth 2 access tokens
@@ -31,18 +38,58 @@ const maxTokenLen = 4096
 // stays accepted here until it expires (at most AccessTokenTTL). Unknown
 // tokens are never cached, so garbage cannot flood out live entries.
 //
+// JWT access tokens (TokenFormatJWT) go through the same cache and the
+// same store: a cache hit is answered at once, since the entry proves an
+// earlier full verification of exactly this token. On a miss, a JWT is
+// first verified locally (signature with the published keys, typ, alg,
+// iss, aud, exp; RFC 9068 §4), so malformed and forged tokens are refused
+// without a store read, and then looked up by hash like an opaque token,
+// so a revoked JWT is refused at once here, although a gateway verifying
+// it with the JWK Set alone accepts it until its exp. Opaque tokens stay
+// valid after a switch to JWTs (and the other way round): both are found
+// by hash.
+//
 // The Identity returned is the caller's own copy.
 func (s *Server) VerifyBearer(ctx context.Context, token string) (*provider.Identity, *provider.Error) {
 	if token == "" || len(token) > maxTokenLen {
 		return nil, invalidToken()
 	}
-	key := cache.KeyOf(token)
+	key := bearerKey(token)
 	if s.bearers != nil {
 		if id, ok := s.bearers.Get(key, s.now()); ok {
 			return copyIdentity(&id), nil
 		}
 	}
+	if s.keys != nil && jwtShaped(token) {
+		if e := s.verifyJWT(token); e != nil {
+			return nil, e
+		}
+	}
 	return s.verifyStored(ctx, key)
+}
+
+// verifyJWT checks a JWT's signature and claims before the store is asked.
+func (s *Server) verifyJWT(token string) *provider.Error {
+	if _, err := s.keys.Verify(token, s.now()); err != nil {
+		if errors.Is(err, jwt.ErrInvalidToken) {
+			return invalidToken()
+		}
+		// The key store failed while the keys rotated.
+		return s.storeFailed("jwt keys", err)
+	}
+	return nil
+}
+
+// bearerKey is cache.KeyOf (SHA-256, the key the store and cache use)
+// without allocating for tokens up to keyBuf bytes: cache.KeyOf's own
+// stack buffer (128 bytes) fits opaque tokens, not JWTs, and opaque tokens
+// should not pay for clearing a large one.
+func bearerKey(token string) cache.Key {
+	if len(token) <= 128 || len(token) > keyBuf {
+		return cache.KeyOf(token)
+	}
+	var buf [keyBuf]byte
+	return sha256.Sum256(buf[:copy(buf[:], token)])
 }
 
 // verifyStored looks the token up in the store and caches a valid access

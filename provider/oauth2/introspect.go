@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
@@ -19,6 +20,9 @@ type introspection struct {
 	Iat       int64  `json:"iat,omitempty"`
 	Sub       string `json:"sub,omitempty"`
 	Iss       string `json:"iss,omitempty"`
+	// Aud and Jti are those of a JWT access token.
+	Aud []string `json:"aud,omitempty"`
+	Jti string   `json:"jti,omitempty"`
 }
 
 // Introspect serves token introspection (RFC 7662). Only authenticated
@@ -41,6 +45,20 @@ func (s *Server) Introspect(w http.ResponseWriter, r *http.Request) {
 	if value == "" {
 		s.writeError(w, provider.ErrInvalidRequest("token is required"))
 		return
+	}
+	// A JWT is active only if VerifyBearer would accept it: its signature
+	// and claims first, then the store.
+	var claims *jwt.Claims
+	if s.keys != nil && jwtShaped(value) {
+		var err error
+		if claims, err = s.keys.Verify(value, s.now()); err != nil {
+			if !errors.Is(err, jwt.ErrInvalidToken) {
+				s.writeError(w, s.storeFailed("jwt keys", err))
+				return
+			}
+			writeJSON(w, http.StatusOK, introspection{})
+			return
+		}
 	}
 	t, err := s.st.GetToken(r.Context(), provider.HashToken(value))
 	switch {
@@ -79,6 +97,9 @@ func (s *Server) Introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	if !t.ExpiresAt.IsZero() {
 		resp.Exp = t.ExpiresAt.Unix()
+	}
+	if claims != nil && t.Kind == store.KindAccess {
+		resp.Aud, resp.Jti = claims.Audience, claims.JTI
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

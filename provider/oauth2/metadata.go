@@ -12,6 +12,7 @@ type metadata struct {
 	TokenEndpoint                              string   `json:"token_endpoint"`
 	RevocationEndpoint                         string   `json:"revocation_endpoint"`
 	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	JWKSURI                                    string   `json:"jwks_uri,omitempty"`
 	ScopesSupported                            []string `json:"scopes_supported,omitempty"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	ResponseModesSupported                     []string `json:"response_modes_supported"`
@@ -52,6 +53,11 @@ func (s *Server) Metadata(w http.ResponseWriter, r *http.Request) {
 		IntrospectionEndpointAuthMethodsSupported:  []string{AuthSecretBasic, AuthSecretPost},
 		CodeChallengeMethodsSupported:              []string{MethodS256, MethodPlain},
 		AuthorizationResponseIssParameterSupported: true,
+	}
+	if s.keys != nil {
+		// RFC 8414 §2: where the keys verifying the server's signatures
+		// are, here those of the JWT access tokens.
+		m.JWKSURI = s.endpoint(PathJWKS)
 	}
 	writeJSON(w, http.StatusOK, m)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/provider/cache"
+	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
@@ -23,7 +24,19 @@ const (
 	PathToken      = "/oauth2/token"
 	PathRevoke     = "/oauth2/revoke"
 	PathIntrospect = "/oauth2/introspect"
+	PathJWKS       = "/oauth2/jwks"
 	PathMetadata   = "/.well-known/oauth-authorization-server"
+)
+
+// Access token formats (Config.TokenFormat).
+const (
+	// TokenFormatOpaque: random 256-bit values, meaningful only to the
+	// store. The default.
+	TokenFormatOpaque = "opaque"
+	// TokenFormatJWT: RFC 9068 JWT access tokens signed with keys from the
+	// store and published at PathJWKS; still recorded in the store, so
+	// they are revoked like opaque ones.
+	TokenFormatJWT = "jwt"
 )
 
 // Grant type names (RFC 6749 §4), as Config.Grants and store.Client.Grants
@@ -83,6 +96,22 @@ type Config struct {
 	// it guarantees): 0 means DefaultCacheSize entries, a negative value
 	// disables the cache.
 	CacheSize int
+
+	// TokenFormat is TokenFormatOpaque ("" means it) or TokenFormatJWT.
+	// Refresh tokens are opaque either way. Switching formats keeps the
+	// tokens already issued valid: both kinds are looked up by hash.
+	TokenFormat string
+	// JWTAlgorithm signs JWT access tokens: jwt.EdDSA ("" means it),
+	// jwt.ES256 or jwt.RS256. Changing it starts new keys, and the JWTs
+	// signed with the old ones are refused.
+	JWTAlgorithm jwt.Algorithm
+	// JWTKeyRotation is how long one signing key signs (0 means
+	// jwt.DefaultRotation, 30 days); it must be at least AccessTokenTTL.
+	// Changing it, like the algorithm, starts new keys.
+	JWTKeyRotation time.Duration
+	// Audience is the aud claim of JWT access tokens (RFC 9068 §3): the
+	// resource servers they are meant for. Empty means the issuer.
+	Audience []string
 }
 
 // Server is an OAuth 2 authorization server over a store.
@@ -96,6 +125,8 @@ type Server struct {
 	issuer string
 	// bearers caches verified access tokens; nil when disabled.
 	bearers *cache.Cache[provider.Identity]
+	// keys sign and verify JWT access tokens; nil for opaque tokens.
+	keys *jwt.Keys
 }
 
 // New validates cfg, fills in defaults and returns a Server.
@@ -146,6 +177,10 @@ func New(cfg Config, st store.Store, clients *provider.Clients) (*Server, error)
 			return nil, fmt.Errorf("oauth2: unknown grant %q", g)
 		}
 	}
+	keys, err := newJWTKeys(&cfg, st)
+	if err != nil {
+		return nil, err
+	}
 	pages := cfg.Pages
 	if pages == nil {
 		pages = &provider.Pages{Clock: cfg.Clock}
@@ -158,6 +193,7 @@ func New(cfg Config, st store.Store, clients *provider.Clients) (*Server, error)
 		grants:  slices.Clone(grants),
 		issuer:  strings.TrimSuffix(cfg.Issuer, "/"),
 		bearers: cache.New[provider.Identity](cfg.CacheSize),
+		keys:    keys,
 	}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/store"
@@ -85,11 +86,22 @@ type grantOut struct {
 
 // mint makes the tokens of g: an access token and, when the server and the
 // client enable the refresh_token grant, a refresh token of the same
-// family. Values are 256-bit random, only their hashes are stored.
-func (s *Server) mint(g grantOut) (resp *tokenResponse, at, rt *store.Token, e *provider.Error) {
+// family. Values are 256-bit random, only their hashes are stored. With
+// TokenFormatJWT the access token is a signed JWT instead, stored the same
+// way (by the hash of the whole JWT, with its family, user and client), so
+// that revocation treats both formats alike.
+func (s *Server) mint(ctx context.Context, g grantOut) (resp *tokenResponse, at, rt *store.Token, e *provider.Error) {
 	now := s.now()
-	access, err := s.newValue()
-	if err != nil {
+	var access string
+	var err error
+	if s.keys != nil {
+		// A JWT's iat and exp are whole seconds; the stored record agrees
+		// with them exactly.
+		now = now.Truncate(time.Second)
+		if access, err = s.signAccess(ctx, g, now); err != nil {
+			return nil, nil, nil, s.storeFailed("sign access token", err)
+		}
+	} else if access, err = s.newValue(); err != nil {
 		return nil, nil, nil, s.storeFailed("entropy", err)
 	}
 	at = &store.Token{
@@ -127,7 +139,7 @@ func (s *Server) issue(ctx context.Context, g grantOut) (*tokenResponse, *provid
 		}
 		g.family = f
 	}
-	resp, at, rt, e := s.mint(g)
+	resp, at, rt, e := s.mint(ctx, g)
 	if e != nil {
 		return nil, e
 	}

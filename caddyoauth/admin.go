@@ -1,0 +1,264 @@
+package caddyoauth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+func init() {
+	caddy.RegisterModule(adminAPI{})
+}
+
+// adminBase is the admin endpoint path under which the routes live.
+const adminBase = "/oauth/"
+
+// maxAdminBody bounds a management request body; the largest (a client
+// with its URI lists) is a few kilobytes.
+const maxAdminBody = 64 << 10
+
+// adminAPI is the `admin.api.oauth` module: routes on Caddy's admin
+// endpoint that register clients and users of the oauth app's servers and
+// revoke tokens, for operators and for `caddy oauth ...`:
+//
+//	POST   /oauth/<server>/clients                 register a client (201; its secret, this once)
+//	GET    /oauth/<server>/clients                 list clients, static and stored
+//	GET    /oauth/<server>/clients/<id>            show a client
+//	PATCH  /oauth/<server>/clients/<id>            change a stored client
+//	DELETE /oauth/<server>/clients/<id>            revoke its tokens and delete it
+//	POST   /oauth/<server>/users                   add a user (201)
+//	GET    /oauth/<server>/users                   list users, static and stored
+//	GET    /oauth/<server>/users/<name>            show a user
+//	PUT    /oauth/<server>/users/<name>/password   set a stored user's password (204)
+//	DELETE /oauth/<server>/users/<name>            revoke their tokens and delete them
+//	POST   /oauth/<server>/revoke                  {"user"} or {"client_id"}: revoke all their tokens
+//
+// Bodies are JSON; errors are {"error": "..."} with a 4xx status for bad
+// input. Secrets and password hashes are never shown.
+type adminAPI struct{}
+
+// CaddyModule returns the Caddy module information.
+func (adminAPI) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "admin.api.oauth",
+		New: func() caddy.Module { return new(adminAPI) },
+	}
+}
+
+// Routes returns the admin routes of the oauth app.
+func (a *adminAPI) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{{Pattern: adminBase, Handler: caddy.AdminHandlerFunc(a.serve)}}
+}
+
+// serve routes a request under /oauth/. The oauth app is looked up in the
+// running config at each request: the admin endpoint is set up before the
+// config's apps are provisioned, and a reload replaces the app.
+func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
+	parts, err := pathSegments(r)
+	if err != nil || len(parts) < 2 {
+		return apiError(http.StatusNotFound, fmt.Errorf("resource not found: %s", r.URL.Path))
+	}
+	srv, err := runningServer(parts[0])
+	if err != nil {
+		return err
+	}
+	m := managerFor(srv)
+	ctx := r.Context()
+	w.Header().Set("Cache-Control", "no-store")
+
+	switch rest := parts[1:]; {
+	case len(rest) == 1 && rest[0] == "clients":
+		switch r.Method {
+		case http.MethodGet:
+			list, err := m.listClients(ctx)
+			return reply(w, http.StatusOK, list, err)
+		case http.MethodPost:
+			var req clientRequest
+			if err := decodeBody(w, r, &req); err != nil {
+				return err
+			}
+			c, err := m.createClient(ctx, req)
+			return reply(w, http.StatusCreated, c, err)
+		}
+		return methodNotAllowed(w, r, http.MethodGet, http.MethodPost)
+
+	case len(rest) == 2 && rest[0] == "clients":
+		id := rest[1]
+		switch r.Method {
+		case http.MethodGet:
+			c, err := m.getClient(ctx, id)
+			return reply(w, http.StatusOK, c, err)
+		case http.MethodPatch:
+			var p clientPatch
+			if err := decodeBody(w, r, &p); err != nil {
+				return err
+			}
+			c, err := m.updateClient(ctx, id, p)
+			return reply(w, http.StatusOK, c, err)
+		case http.MethodDelete:
+			res, err := m.deleteClient(ctx, id)
+			return reply(w, http.StatusOK, res, err)
+		}
+		return methodNotAllowed(w, r, http.MethodGet, http.MethodPatch, http.MethodDelete)
+
+	case len(rest) == 1 && rest[0] == "users":
+		switch r.Method {
+		case http.MethodGet:
+			list, err := m.listUsers(ctx)
+			return reply(w, http.StatusOK, list, err)
+		case http.MethodPost:
+			var req userRequest
+			if err := decodeBody(w, r, &req); err != nil {
+				return err
+			}
+			u, err := m.createUser(ctx, req)
+			return reply(w, http.StatusCreated, u, err)
+		}
+		return methodNotAllowed(w, r, http.MethodGet, http.MethodPost)
+
+	case len(rest) == 2 && rest[0] == "users":
+		name := rest[1]
+		switch r.Method {
+		case http.MethodGet:
+			u, err := m.getUser(ctx, name)
+			return reply(w, http.StatusOK, u, err)
+		case http.MethodDelete:
+			res, err := m.deleteUser(ctx, name)
+			return reply(w, http.StatusOK, res, err)
+		}
+		return methodNotAllowed(w, r, http.MethodGet, http.MethodDelete)
+
+	case len(rest) == 3 && rest[0] == "users" && rest[2] == "password":
+		if r.Method != http.MethodPut {
+			return methodNotAllowed(w, r, http.MethodPut)
+		}
+		var req passwordRequest
+		if err := decodeBody(w, r, &req); err != nil {
+			return err
+		}
+		if err := m.setPassword(ctx, rest[1], req.Password); err != nil {
+			return toAPIError(err)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+
+	case len(rest) == 1 && rest[0] == "revoke":
+		if r.Method != http.MethodPost {
+			return methodNotAllowed(w, r, http.MethodPost)
+		}
+		var req revokeRequest
+		if err := decodeBody(w, r, &req); err != nil {
+			return err
+		}
+		res, err := m.revoke(ctx, req)
+		return reply(w, http.StatusOK, res, err)
+	}
+	return apiError(http.StatusNotFound, fmt.Errorf("resource not found: %s", r.URL.Path))
+}
+
+// pathSegments splits the path after /oauth/ into its unescaped segments,
+// so that an ID may hold any character, escaped. A trailing slash is
+// ignored; an empty segment is not found.
+func pathSegments(r *http.Request) ([]string, error) {
+	p := strings.TrimPrefix(r.URL.EscapedPath(), adminBase)
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return nil, errors.New("empty path")
+	}
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		u, err := url.PathUnescape(s)
+		if err != nil || u == "" {
+			return nil, errors.New("bad path segment")
+		}
+		parts[i] = u
+	}
+	return parts, nil
+}
+
+// runningServer returns the named server of the running config's oauth
+// app, or a 404.
+func runningServer(name string) (*Server, error) {
+	appVal, err := caddy.ActiveContext().AppIfConfigured("oauth")
+	if err != nil {
+		if errors.Is(err, caddy.ErrNotConfigured) {
+			return nil, apiError(http.StatusNotFound, fmt.Errorf("oauth server %q is not configured: the running config has no oauth app", name))
+		}
+		return nil, apiError(http.StatusInternalServerError, err)
+	}
+	app, ok := appVal.(*App)
+	if !ok {
+		return nil, apiError(http.StatusInternalServerError, errors.New("the oauth app has an unexpected type"))
+	}
+	srv, err := app.Server(name)
+	if err != nil {
+		return nil, apiError(http.StatusNotFound, err)
+	}
+	return srv, nil
+}
+
+// decodeBody reads one JSON object into v: size-limited, unknown fields
+// and trailing data refused.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, maxAdminBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return apiError(http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than %d bytes", maxAdminBody))
+		case errors.Is(err, io.EOF):
+			return apiError(http.StatusBadRequest, errors.New("request body is empty: send a JSON object"))
+		}
+		return apiError(http.StatusBadRequest, fmt.Errorf("invalid request body: %v", err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apiError(http.StatusBadRequest, errors.New("invalid request body: unexpected data after the JSON object"))
+	}
+	return nil
+}
+
+// reply writes v as JSON with status, or turns err into an API error.
+func reply(w http.ResponseWriter, status int, v any, err error) error {
+	if err != nil {
+		return toAPIError(err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return apiError(http.StatusInternalServerError, err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
+}
+
+// toAPIError maps a management refusal onto its status; anything else is
+// an internal error (a storage failure). Caddy's admin endpoint renders an
+// APIError as {"error": "<message>"}.
+func toAPIError(err error) error {
+	var me *manageError
+	if errors.As(err, &me) {
+		return apiError(me.status, me)
+	}
+	return apiError(http.StatusInternalServerError, err)
+}
+
+func apiError(status int, err error) error {
+	return caddy.APIError{HTTPStatus: status, Err: err}
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allowed ...string) error {
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	return apiError(http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed here (allowed: %s)", r.Method, strings.Join(allowed, ", ")))
+}
+
+// Interface guards
+var _ caddy.AdminRouter = (*adminAPI)(nil)

@@ -1,0 +1,627 @@
+package caddyoauth
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/caddyserver/caddy/v2"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/store/badger"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "oauth",
+		Usage: "client|user|token <command> [--server <name>] [--address <admin> | --storage <dir>] ...",
+		Short: "Manages OAuth clients, users and tokens of the oauth app",
+		Long: `
+Registers OAuth clients, manages resource owners (users) and revokes tokens
+of an authorization server of the oauth app.
+
+  caddy oauth client add --name <name> [--id <client_id>] [--scope <s>]...
+        [--grant <g>]... [--redirect-uri <uri>]... [--callback-uri <uri>]...
+        [--public] [--trusted] [--introspect] [--json]
+  caddy oauth client list [--json]
+  caddy oauth client remove <client_id>
+  caddy oauth user add <name> [--password <password>]
+  caddy oauth user list [--json]
+  caddy oauth user passwd <name> [--password <password>]
+  caddy oauth user remove <name>
+  caddy oauth token revoke --user <name> | --client <client_id>
+
+'client add' prints the new client_id and client_secret; the secret is shown
+this once and only its hash (and, for OAuth 1 signatures, an encrypted copy)
+is kept. --json prints the admin API's JSON instead. Removing a client or a
+user revokes their tokens first.
+
+Without --password, 'user add' and 'user passwd' read the password from
+standard input (one line), or prompt for it twice without echo when run on a
+terminal; prefer that to --password, which leaves the password in the shell
+history and the process list.
+
+--server picks the server of the oauth app (default "default").
+
+There are two ways to reach the server's data:
+
+1. Through the admin API of a running Caddy (the default), like 'caddy
+   reload': the request goes to the admin endpoint given by --address, or
+   found in the config given by --config (and --adapter), or else to
+   ` + caddy.DefaultAdminListen + `. The same operations are HTTP routes
+   under /oauth/<server>/ on the admin endpoint (clients, users, revoke).
+   Changes take effect at once, revocations included.
+
+2. Offline, on the storage directory itself, with --storage <dir>: before
+   Caddy first starts, or while it is stopped. The directory is the
+   server's 'storage badger <dir>' (default: <Caddy data directory>/oauth/
+   <server>; 'caddy environ' shows the data directory). Caddy holds a lock
+   on it while running, so this fails if Caddy uses it: talk to the admin
+   API then. Give --config (and --adapter) as well so that the config's
+   server_key, scopes, grants and static clients and users are honored;
+   without it, clients' OAuth 1 secrets are sealed with the key kept in
+   the storage (what the server uses unless its config sets server_key),
+   and only generic checks apply to scopes and grants.
+`,
+		CobraFunc: buildOAuthCommand,
+	})
+}
+
+// buildOAuthCommand adds the subcommands and flags of `caddy oauth` to cmd.
+func buildOAuthCommand(cmd *cobra.Command) {
+	pf := cmd.PersistentFlags()
+	pf.String("server", DefaultServerName, "Name of the server in the oauth app")
+	pf.String("address", "", "Address of the administration API listener (if --config is not used)")
+	pf.StringP("config", "c", "", "Configuration file (to find the admin address, or with --storage the server's settings)")
+	pf.StringP("adapter", "a", "", "Name of config adapter to apply (if --config is used)")
+	pf.String("storage", "", "Work offline on this storage directory instead of through the admin API (Caddy must not be using it)")
+
+	client := &cobra.Command{Use: "client", Short: "Registers, lists and removes OAuth clients"}
+	clientAdd := &cobra.Command{
+		Use:   "add --name <name> [--id <client_id>] [--scope <scope>]... [--grant <grant>]... [--redirect-uri <uri>]... [--callback-uri <uri>]... [--public] [--trusted] [--introspect] [--json]",
+		Short: "Registers a client and prints its client_id and client_secret",
+		Args:  cobra.NoArgs,
+		RunE:  runWith(cmdClientAdd),
+	}
+	f := clientAdd.Flags()
+	f.String("name", "", "Name shown to users on the consent page (required)")
+	f.String("id", "", "The client_id (default: generated)")
+	f.StringArray("scope", nil, "A scope the client may ask for (repeatable; default: all of the server's)")
+	f.StringArray("grant", nil, "An OAuth 2 grant type the client may use (repeatable; default: all the server enables)")
+	f.StringArray("redirect-uri", nil, "An OAuth 2 redirect URI, matched exactly (repeatable)")
+	f.StringArray("callback-uri", nil, "An OAuth 1 callback URI, matched exactly (repeatable)")
+	f.Bool("public", false, "A public client (native or browser app): no secret, PKCE required")
+	f.Bool("trusted", false, "A first-party client: no consent page")
+	f.Bool("introspect", false, "May introspect any token (a resource server or gateway)")
+	f.Bool("json", false, "Print the admin API's JSON")
+	clientList := &cobra.Command{
+		Use:   "list [--json]",
+		Short: "Lists the clients, static and registered",
+		Args:  cobra.NoArgs,
+		RunE:  runWith(cmdClientList),
+	}
+	clientList.Flags().Bool("json", false, "Print the admin API's JSON")
+	clientRemove := &cobra.Command{
+		Use:   "remove <client_id>",
+		Short: "Revokes a client's tokens and removes it",
+		Args:  cobra.ExactArgs(1),
+		RunE:  runWith(cmdClientRemove),
+	}
+	client.AddCommand(clientAdd, clientList, clientRemove)
+
+	user := &cobra.Command{Use: "user", Short: "Adds, lists and removes users and sets their passwords"}
+	userAdd := &cobra.Command{
+		Use:   "add <name> [--password <password>]",
+		Short: "Adds a user (password read from stdin or prompted for if not given)",
+		Args:  cobra.ExactArgs(1),
+		RunE:  runWith(cmdUserAdd),
+	}
+	userAdd.Flags().String("password", "", "The password (default: read from stdin or prompted for)")
+	userList := &cobra.Command{
+		Use:   "list [--json]",
+		Short: "Lists the users, static and stored",
+		Args:  cobra.NoArgs,
+		RunE:  runWith(cmdUserList),
+	}
+	userList.Flags().Bool("json", false, "Print the admin API's JSON")
+	userPasswd := &cobra.Command{
+		Use:   "passwd <name> [--password <password>]",
+		Short: "Sets a user's password (read from stdin or prompted for if not given)",
+		Args:  cobra.ExactArgs(1),
+		RunE:  runWith(cmdUserPasswd),
+	}
+	userPasswd.Flags().String("password", "", "The new password (default: read from stdin or prompted for)")
+	userRemove := &cobra.Command{
+		Use:   "remove <name>",
+		Short: "Revokes a user's tokens and removes the user",
+		Args:  cobra.ExactArgs(1),
+		RunE:  runWith(cmdUserRemove),
+	}
+	user.AddCommand(userAdd, userList, userPasswd, userRemove)
+
+	token := &cobra.Command{Use: "token", Short: "Revokes tokens"}
+	tokenRevoke := &cobra.Command{
+		Use:   "revoke --user <name> | --client <client_id>",
+		Short: "Revokes every token of a user or of a client",
+		Args:  cobra.NoArgs,
+		RunE:  runWith(cmdTokenRevoke),
+	}
+	tokenRevoke.Flags().String("user", "", "Revoke the tokens of this user")
+	tokenRevoke.Flags().String("client", "", "Revoke the tokens issued to this client")
+	token.AddCommand(tokenRevoke)
+
+	cmd.AddCommand(client, user, token)
+}
+
+// manageBackend is what the commands need, done either through the admin API of
+// a running Caddy (adminClient) or offline on the storage (manager).
+type manageBackend interface {
+	createClient(ctx context.Context, req clientRequest) (*clientView, error)
+	listClients(ctx context.Context) ([]clientView, error)
+	deleteClient(ctx context.Context, id string) (*revokeResult, error)
+	createUser(ctx context.Context, req userRequest) (*userView, error)
+	listUsers(ctx context.Context) ([]userView, error)
+	setPassword(ctx context.Context, name, password string) error
+	deleteUser(ctx context.Context, name string) (*revokeResult, error)
+	revoke(ctx context.Context, req revokeRequest) (*revokeResult, error)
+}
+
+// runWith runs a command against the backend the flags select and closes
+// it afterwards. As caddycmd.WrapCommandFuncForCobra does, errors go
+// through Caddy's logger instead of cobra's plain "Error:" line.
+func runWith(run func(cmd *cobra.Command, args []string, b manageBackend) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		err := func() error {
+			b, closeBackend, err := openBackend(cmd)
+			if err != nil {
+				return err
+			}
+			err = run(cmd, args, b)
+			if cerr := closeBackend(); cerr != nil && err == nil {
+				err = cerr
+			}
+			return err
+		}()
+		if err != nil {
+			caddy.Log().Error(err.Error())
+			cmd.SilenceErrors = true
+		}
+		return err
+	}
+}
+
+// openBackend picks the admin API or, with --storage, the storage itself.
+func openBackend(cmd *cobra.Command) (manageBackend, func() error, error) {
+	fl := cmd.Flags()
+	server, _ := fl.GetString("server")
+	address, _ := fl.GetString("address")
+	configFile, _ := fl.GetString("config")
+	adapter, _ := fl.GetString("adapter")
+	dir, _ := fl.GetString("storage")
+	if server == "" {
+		return nil, nil, errors.New("--server must not be empty")
+	}
+	if dir != "" {
+		if address != "" {
+			return nil, nil, errors.New("--storage works offline, without the admin API: do not combine it with --address")
+		}
+		return openOffline(cmd.Context(), cmd.ErrOrStderr(), dir, server, configFile, adapter)
+	}
+	addr, err := caddycmd.DetermineAdminAPIAddress(address, nil, configFile, adapter)
+	if err != nil {
+		return nil, nil, fmt.Errorf("couldn't determine admin API address: %v", err)
+	}
+	return &adminClient{addr: addr, server: server}, func() error { return nil }, nil
+}
+
+// openOffline opens the storage directory for a server that is not
+// running. With a config file, the server's settings come from it.
+func openOffline(ctx context.Context, stderr io.Writer, dir, server, configFile, adapter string) (manageBackend, func() error, error) {
+	cfg := &ServerConfig{Grants: knownGrants} // unknown server: any grant it might enable
+	if configFile != "" {
+		c, err := serverConfigFromFile(configFile, adapter, server)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg = c
+		if want, err := cfg.storageDir(server); err == nil {
+			if abs, err := caddy.FastAbs(dir); err == nil && filepath.Clean(abs) != want {
+				fmt.Fprintf(stderr, "Note: %s keeps server %q in %s, not in %s\n", configFile, server, want, dir)
+			}
+		}
+	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("making storage directory: %v", err)
+		}
+		fmt.Fprintf(stderr, "Created new storage in %s\n", dir)
+	}
+	// Badger's own chatter is of no use to a one-shot command.
+	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	db, err := badger.Open(badger.Options{Dir: dir, Logger: quiet})
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening storage in %s: %w (if Caddy is running with this storage, leave out --storage to go through its admin API)", dir, err)
+	}
+	// The server key is found exactly as the server finds it (config, or
+	// the KeyStore entry it uses), so the running server can open what is
+	// sealed here.
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	key, err := (&Server{cfg: cfg, store: db}).serverKey(ctx)
+	if err == nil {
+		var sealer *provider.Sealer
+		if sealer, err = provider.NewSealer(key); err == nil {
+			return newManager(db, sealer, db, nil, cfg, nil), db.Close, nil
+		}
+	}
+	_ = db.Close()
+	return nil, nil, fmt.Errorf("server key: %v", err)
+}
+
+// serverConfigFromFile loads and adapts a config file and returns the
+// named server of its oauth app.
+func serverConfigFromFile(configFile, adapter, server string) (*ServerConfig, error) {
+	raw, _, _, err := caddycmd.LoadConfig(configFile, adapter)
+	if err != nil {
+		return nil, err
+	}
+	var cfg struct {
+		Apps struct {
+			OAuth *App `json:"oauth"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("decoding the config: %v", err)
+	}
+	if cfg.Apps.OAuth == nil || cfg.Apps.OAuth.Servers[server] == nil {
+		return nil, fmt.Errorf("%s configures no oauth server %q", configFile, server)
+	}
+	return cfg.Apps.OAuth.Servers[server], nil
+}
+
+func cmdClientAdd(cmd *cobra.Command, _ []string, b manageBackend) error {
+	fl := cmd.Flags()
+	var req clientRequest
+	req.Name, _ = fl.GetString("name")
+	req.ClientID, _ = fl.GetString("id")
+	req.Scopes, _ = fl.GetStringArray("scope")
+	req.Grants, _ = fl.GetStringArray("grant")
+	req.RedirectURIs, _ = fl.GetStringArray("redirect-uri")
+	req.CallbackURIs, _ = fl.GetStringArray("callback-uri")
+	req.Public, _ = fl.GetBool("public")
+	req.Trusted, _ = fl.GetBool("trusted")
+	req.Introspect, _ = fl.GetBool("introspect")
+	asJSON, _ := fl.GetBool("json")
+	if req.Name == "" {
+		return errors.New("--name is required: it is shown to users on the consent page")
+	}
+	c, err := b.createClient(cmd.Context(), req)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if asJSON {
+		return printJSON(out, c)
+	}
+	fmt.Fprintf(out, "client_id:     %s\n", c.ClientID)
+	if c.ClientSecret != "" {
+		fmt.Fprintf(out, "client_secret: %s\n", c.ClientSecret)
+		fmt.Fprintln(cmd.ErrOrStderr(), "The client secret is shown only this once: store it now.")
+	}
+	return nil
+}
+
+func cmdClientList(cmd *cobra.Command, _ []string, b manageBackend) error {
+	list, err := b.listClients(cmd.Context())
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+		return printJSON(out, list)
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT_ID\tNAME\tKIND\tSCOPES\tGRANTS\tSOURCE")
+	for _, c := range list {
+		kind := "confidential"
+		if c.Public {
+			kind = "public"
+		}
+		if c.Trusted {
+			kind += ",trusted"
+		}
+		if c.Introspect {
+			kind += ",introspect"
+		}
+		source := "stored"
+		if c.Static {
+			source = "config"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ClientID, orDash(c.Name), kind,
+			orDash(strings.Join(c.Scopes, " ")), orDash(strings.Join(c.Grants, " ")), source)
+	}
+	return tw.Flush()
+}
+
+func cmdClientRemove(cmd *cobra.Command, args []string, b manageBackend) error {
+	res, err := b.deleteClient(cmd.Context(), args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Removed client %s (%s revoked)\n", args[0], tokens(res.Revoked))
+	return nil
+}
+
+func cmdUserAdd(cmd *cobra.Command, args []string, b manageBackend) error {
+	password, err := readPassword(cmd)
+	if err != nil {
+		return err
+	}
+	if _, err := b.createUser(cmd.Context(), userRequest{Username: args[0], Password: password}); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Added user %s\n", args[0])
+	return nil
+}
+
+func cmdUserList(cmd *cobra.Command, _ []string, b manageBackend) error {
+	list, err := b.listUsers(cmd.Context())
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+		return printJSON(out, list)
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tSOURCE\tCREATED")
+	for _, u := range list {
+		source, created := "stored", "-"
+		if u.Static {
+			source = "config"
+		}
+		if u.CreatedAt != nil {
+			created = u.CreatedAt.Format("2006-01-02 15:04:05Z07:00")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Username, source, created)
+	}
+	return tw.Flush()
+}
+
+func cmdUserPasswd(cmd *cobra.Command, args []string, b manageBackend) error {
+	password, err := readPassword(cmd)
+	if err != nil {
+		return err
+	}
+	if err := b.setPassword(cmd.Context(), args[0], password); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Changed the password of user %s\n", args[0])
+	return nil
+}
+
+func cmdUserRemove(cmd *cobra.Command, args []string, b manageBackend) error {
+	res, err := b.deleteUser(cmd.Context(), args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Removed user %s (%s revoked)\n", args[0], tokens(res.Revoked))
+	return nil
+}
+
+func cmdTokenRevoke(cmd *cobra.Command, _ []string, b manageBackend) error {
+	user, _ := cmd.Flags().GetString("user")
+	client, _ := cmd.Flags().GetString("client")
+	if (user == "") == (client == "") {
+		return errors.New("give exactly one of --user or --client")
+	}
+	res, err := b.revoke(cmd.Context(), revokeRequest{User: user, ClientID: client})
+	if err != nil {
+		return err
+	}
+	whose := "user " + user
+	if client != "" {
+		whose = "client " + client
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Revoked %s of %s\n", tokens(res.Revoked), whose)
+	return nil
+}
+
+func tokens(n int) string {
+	if n == 1 {
+		return "1 token"
+	}
+	return fmt.Sprintf("%d tokens", n)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// readPassword takes the password from --password, else prompts for it
+// twice without echo on a terminal, else reads one line of standard input
+// (as `caddy hash-password` does).
+func readPassword(cmd *cobra.Command) (string, error) {
+	if p, _ := cmd.Flags().GetString("password"); p != "" {
+		return p, nil
+	}
+	in := cmd.InOrStdin()
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return promptPassword(int(f.Fd()), cmd.ErrOrStderr())
+	}
+	line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadBytes('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	if trimmed, ok := bytes.CutSuffix(line, []byte("\n")); ok {
+		line = bytes.TrimSuffix(trimmed, []byte("\r"))
+	}
+	if len(line) == 0 {
+		return "", errors.New("no password: give --password, or one line on standard input")
+	}
+	return string(line), nil
+}
+
+// promptPassword asks twice on the terminal fd, restoring its state if the
+// user interrupts.
+func promptPassword(fd int, prompt io.Writer) (string, error) {
+	state, err := term.GetState(fd)
+	if err != nil {
+		return "", err
+	}
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, os.Interrupt)
+	done := make(chan struct{})
+	defer func() { signal.Stop(c); close(done) }()
+	go func() {
+		select {
+		case <-c:
+			_ = term.Restore(fd, state)
+			os.Exit(caddy.ExitCodeFailedStartup)
+		case <-done:
+		}
+	}()
+	fmt.Fprint(prompt, "Enter password: ")
+	p1, err := term.ReadPassword(fd)
+	fmt.Fprintln(prompt)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(prompt, "Confirm password: ")
+	p2, err := term.ReadPassword(fd)
+	fmt.Fprintln(prompt)
+	if err != nil {
+		return "", err
+	}
+	if !bytes.Equal(p1, p2) {
+		return "", errors.New("passwords do not match")
+	}
+	if len(p1) == 0 {
+		return "", errors.New("the password is empty")
+	}
+	return string(p1), nil
+}
+
+// adminClient does the management through the admin API of a running
+// Caddy, as `caddy reload` reaches it.
+type adminClient struct {
+	addr, server string
+}
+
+// call sends in as JSON to the server's route path and decodes the answer
+// into out. Caddy's AdminAPIRequest turns a 4xx/5xx into an error that
+// carries the {"error": ...} body.
+func (c *adminClient) call(method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	uri := adminBase + url.PathEscape(c.server) + path
+	resp, err := caddycmd.AdminAPIRequest(c.addr, method, uri, make(http.Header), body)
+	if err != nil {
+		return apiMessage(err)
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out); err != nil {
+		return fmt.Errorf("decoding the admin API's answer: %v", err)
+	}
+	return nil
+}
+
+// apiMessage shortens AdminAPIRequest's error "caddy responded with
+// error: HTTP 409: {"error":"..."}" to the message of our routes' JSON
+// error; any other error is returned as it is.
+func apiMessage(err error) error {
+	msg := err.Error()
+	i := strings.Index(msg, ": {")
+	if i < 0 || !strings.HasPrefix(msg, "caddy responded with error: HTTP ") {
+		return err
+	}
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal([]byte(strings.TrimSpace(msg[i+2:])), &e) != nil || e.Error == "" {
+		return err
+	}
+	return errors.New(e.Error)
+}
+
+func (c *adminClient) createClient(_ context.Context, req clientRequest) (*clientView, error) {
+	var v clientView
+	return &v, c.call(http.MethodPost, "/clients", req, &v)
+}
+
+func (c *adminClient) listClients(context.Context) ([]clientView, error) {
+	var list []clientView
+	err := c.call(http.MethodGet, "/clients", nil, &list)
+	return list, err
+}
+
+func (c *adminClient) deleteClient(_ context.Context, id string) (*revokeResult, error) {
+	var res revokeResult
+	return &res, c.call(http.MethodDelete, "/clients/"+url.PathEscape(id), nil, &res)
+}
+
+func (c *adminClient) createUser(_ context.Context, req userRequest) (*userView, error) {
+	var v userView
+	return &v, c.call(http.MethodPost, "/users", req, &v)
+}
+
+func (c *adminClient) listUsers(context.Context) ([]userView, error) {
+	var list []userView
+	err := c.call(http.MethodGet, "/users", nil, &list)
+	return list, err
+}
+
+func (c *adminClient) setPassword(_ context.Context, name, password string) error {
+	return c.call(http.MethodPut, "/users/"+url.PathEscape(name)+"/password", passwordRequest{Password: password}, nil)
+}
+
+func (c *adminClient) deleteUser(_ context.Context, name string) (*revokeResult, error) {
+	var res revokeResult
+	return &res, c.call(http.MethodDelete, "/users/"+url.PathEscape(name), nil, &res)
+}
+
+func (c *adminClient) revoke(_ context.Context, req revokeRequest) (*revokeResult, error) {
+	var res revokeResult
+	return &res, c.call(http.MethodPost, "/revoke", req, &res)
+}
+
+// Interface guards
+var (
+	_ manageBackend = (*manager)(nil)
+	_ manageBackend = (*adminClient)(nil)
+)
