@@ -4,11 +4,12 @@
 //
 // Every write is durable before its method returns (SyncWrites). Badger v4
 // syncs its WAL once per transaction, so the issuing writes (tokens, codes,
-// sessions) of concurrent callers are merged into one transaction and one
-// fsync by a group committer (groupcommit.go). Atomic operations are
-// single optimistic transactions, retried on conflict, so of two racing
-// redemptions exactly one wins. Expiring items carry a native Badger TTL, so the database stays
-// bounded without a sweeper.
+// sessions) and the OAuth 1 nonce records of concurrent callers are merged
+// into one transaction and one fsync by a group committer (groupcommit.go).
+// Atomic operations are single optimistic transactions, retried on
+// conflict, so of two racing redemptions exactly one wins. Expiring items
+// carry a native Badger TTL, so the database stays bounded without a
+// sweeper.
 package badger
 
 import (
@@ -64,7 +65,8 @@ type DB struct {
 
 	revokeBatch int
 
-	group committer // group commit of the issuing writes
+	group  committer  // group commit of the issuing writes and nonces
+	nonces nonceCache // recently used OAuth 1 nonces (noncecache.go)
 }
 
 // Open opens (creating if needed) the database described by opts and starts
@@ -113,6 +115,7 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 		return nil, fmt.Errorf("store/badger: open: %w", err)
 	}
 	d := &DB{db: bdb, log: log, stop: make(chan struct{}), revokeBatch: defaultRevokeBatch}
+	d.nonces.init(defaultNonceCacheSize)
 	d.startCommitter()
 	if !opts.InMemory {
 		interval := opts.GCInterval

@@ -44,20 +44,24 @@ func TestPersistence(t *testing.T) {
 	})
 }
 
-// crashDirEnv marks the child process of TestCrash and names its directory.
-const crashDirEnv = "CADDY_OAUTH_BADGER_CRASH_DIR"
+// crashDirEnv marks the child process of the crash tests and names its
+// directory; crashModeEnv says what the child does.
+const (
+	crashDirEnv  = "CADDY_OAUTH_BADGER_CRASH_DIR"
+	crashModeEnv = "CADDY_OAUTH_BADGER_CRASH_MODE"
+)
 
-// TestCrash kills a process that is issuing tokens (SIGKILL, no chance to
-// flush or close) and checks that every token whose SaveTokens had
-// returned is there after reopening: a token is answered to a client only
-// after SaveTokens returns, so it must survive.
-func TestCrash(t *testing.T) {
+// runCrashChild runs TestCrashChild in mode on dir, kills it (SIGKILL, no
+// chance to flush or close) once it reported enough items or after 3 s,
+// and returns the items it reported: the hex after prefix on each whole
+// line, decoded, of size bytes.
+func runCrashChild(t *testing.T, dir, mode, prefix string, size, enough int) [][]byte {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs a child process for a few seconds")
 	}
-	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.timeout=60s")
-	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
+	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashModeEnv+"="+mode)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -67,7 +71,7 @@ func TestCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var hashes [][]byte
+	var items [][]byte
 	read := make(chan string)
 	go func() {
 		defer close(read)
@@ -96,16 +100,16 @@ func TestCrash(t *testing.T) {
 			}
 			// Lines printed before the kill were durable when printed;
 			// keep reading them after it, and skip test-runner chatter.
-			hexHash, found := strings.CutPrefix(line, "saved ")
+			hexItem, found := strings.CutPrefix(line, prefix)
 			if !found {
 				continue
 			}
-			h, err := hex.DecodeString(hexHash)
-			if err != nil || len(h) != 32 {
+			b, err := hex.DecodeString(hexItem)
+			if err != nil || len(b) != size {
 				continue // a line cut short by the kill
 			}
-			hashes = append(hashes, h)
-			if len(hashes) >= 2000 {
+			items = append(items, b)
+			if len(items) >= enough {
 				kill()
 			}
 		case <-killAt:
@@ -116,11 +120,19 @@ func TestCrash(t *testing.T) {
 	if !killed {
 		t.Fatalf("child exited on its own (%v) before being killed", err)
 	}
-	if len(hashes) == 0 {
-		t.Fatal("child saved no tokens before it was killed")
+	if len(items) == 0 {
+		t.Fatalf("child reported nothing (%s) before it was killed", mode)
 	}
-	t.Logf("child reported %d saved tokens before SIGKILL", len(hashes))
+	t.Logf("child reported %d items (%s) before SIGKILL", len(items), mode)
+	return items
+}
 
+// TestCrash kills a process that is issuing tokens and checks that every
+// token whose SaveTokens had returned is there after reopening: a token is
+// answered to a client only after SaveTokens returns, so it must survive.
+func TestCrash(t *testing.T) {
+	dir := t.TempDir()
+	hashes := runCrashChild(t, dir, "tokens", "saved ", 32, 2000)
 	db := openOrFail(t, badger.Options{Dir: dir})
 	defer db.Close()
 	missing := 0
@@ -134,34 +146,87 @@ func TestCrash(t *testing.T) {
 	}
 }
 
-// TestCrashChild is TestCrash's child: it issues tokens from 8 goroutines
-// until killed, printing each hash only after SaveTokens returned.
+// TestCrashNonces kills a process that is using nonces and checks that
+// every nonce UseNonce had answered fresh is refused after reopening: the
+// request it let through must not be replayable after a crash.
+func TestCrashNonces(t *testing.T) {
+	dir := t.TempDir()
+	keys := runCrashChild(t, dir, "nonces", "fresh ", 16, 5000)
+	db := openOrFail(t, badger.Options{Dir: dir})
+	defer db.Close()
+	replayable := 0
+	for _, k := range keys {
+		fresh, err := db.UseNonce(t.Context(), hex.EncodeToString(k), time.Hour)
+		if err != nil {
+			t.Fatalf("UseNonce after the crash: %v", err)
+		}
+		if fresh {
+			replayable++
+		}
+	}
+	if replayable > 0 {
+		t.Fatalf("%d of %d nonces answered fresh are fresh again after the crash", replayable, len(keys))
+	}
+}
+
+// TestCrashChild is the crash tests' child: until killed, from several
+// goroutines, it issues tokens ("tokens": 8 goroutines, printing each
+// hash only after SaveTokens returned) or uses random nonces ("nonces": 32
+// goroutines, printing each key only after UseNonce answered fresh, and
+// replaying every tenth, which must be refused).
 func TestCrashChild(t *testing.T) {
 	dir := os.Getenv(crashDirEnv)
 	if dir == "" {
-		t.Skip("only runs as TestCrash's child process")
+		t.Skip("only runs as a crash test's child process")
 	}
 	db := openOrFail(t, badger.Options{Dir: dir})
 	var out sync.Mutex
+	report := func(line string) {
+		// One write per line: a pipe write this small is atomic.
+		out.Lock()
+		os.Stdout.WriteString(line)
+		out.Unlock()
+	}
 	var wg sync.WaitGroup
 	stop := time.Now().Add(30 * time.Second) // the parent kills us long before
-	for range 8 {
-		wg.Go(func() {
-			for time.Now().Before(stop) {
-				access := newToken(store.KindAccess)
-				refresh := newToken(store.KindRefresh)
-				refresh.Family = access.Family
-				if err := db.SaveTokens(t.Context(), access, refresh); err != nil {
-					t.Errorf("SaveTokens: %v", err)
-					return
+	switch mode := os.Getenv(crashModeEnv); mode {
+	case "tokens":
+		for range 8 {
+			wg.Go(func() {
+				for time.Now().Before(stop) {
+					access := newToken(store.KindAccess)
+					refresh := newToken(store.KindRefresh)
+					refresh.Family = access.Family
+					if err := db.SaveTokens(t.Context(), access, refresh); err != nil {
+						t.Errorf("SaveTokens: %v", err)
+						return
+					}
+					report(fmt.Sprintf("saved %x\nsaved %x\n", access.Hash, refresh.Hash))
 				}
-				// One write per line: a pipe write this small is atomic.
-				line := fmt.Sprintf("saved %x\nsaved %x\n", access.Hash, refresh.Hash)
-				out.Lock()
-				os.Stdout.WriteString(line)
-				out.Unlock()
-			}
-		})
+			})
+		}
+	case "nonces":
+		for range 32 {
+			wg.Go(func() {
+				for i := 0; time.Now().Before(stop); i++ {
+					key := hex.EncodeToString(randomBytes(16))
+					fresh, err := db.UseNonce(t.Context(), key, time.Hour)
+					if err != nil || !fresh {
+						t.Errorf("UseNonce of a new key = %v, %v", fresh, err)
+						return
+					}
+					report("fresh " + key + "\n")
+					if i%10 == 0 {
+						if fresh, err := db.UseNonce(t.Context(), key, time.Hour); err != nil || fresh {
+							t.Errorf("replay = %v, %v; want refused", fresh, err)
+							return
+						}
+					}
+				}
+			})
+		}
+	default:
+		t.Fatalf("unknown crash mode %q", mode)
 	}
 	wg.Wait()
 	db.Close()

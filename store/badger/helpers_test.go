@@ -23,3 +23,9 @@ func newToken(kind store.TokenKind) *store.Token {
 		ExpiresAt: now.Add(time.Hour),
 	}
 }
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}

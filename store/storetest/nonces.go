@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -41,6 +43,31 @@ func (h harness) testNonces(t *testing.T) {
 		mustErr(t, "UseNonce", err, nil)
 		if !fresh {
 			t.Fatal("UseNonce is not fresh")
+		}
+	})
+
+	t.Run("concurrent uses of many nonces are each fresh exactly once", func(t *testing.T) {
+		// Each racer uses every key, in its own order, so uses of one key
+		// meet in every combination a backend may batch or serialize.
+		s := h.store(t)
+		const keys = 50
+		var fresh [keys]atomic.Int32
+		race(racers, func(r int) {
+			for i := range keys {
+				k := (i + r*7) % keys
+				ok, err := s.UseNonce(t.Context(), fmt.Sprint("client-1\x00", k), time.Minute)
+				if err != nil {
+					t.Errorf("UseNonce: %v", err)
+				}
+				if ok {
+					fresh[k].Add(1)
+				}
+			}
+		})
+		for k := range keys {
+			if n := fresh[k].Load(); n != 1 {
+				t.Errorf("key %d: %d fresh uses, want 1", k, n)
+			}
 		}
 	})
 }
