@@ -3,9 +3,10 @@
 # tiny upstream on loopback, and measures in one run
 #   (a) reverse_proxy without auth            (wrk)
 #   (b) require_oauth, opaque bearer token    (wrk)
-#   (c) require_oauth, JWT bearer token       (wrk; n/a until token_format jwt exists)
-#   (d) require_oauth, OAuth 1 HMAC-SHA1      (bench/loadgen: every request freshly signed;
-#                                              compared with (a) under the same loadgen)
+#   (c) require_oauth, JWT bearer token       (wrk; token_format jwt, EdDSA)
+#   (d) require_oauth, OAuth 1 HMAC-SHA1      (bench/loadgen: every request signed with its own
+#                                              nonce before the clock starts; compared with (a)
+#                                              under the same loadgen)
 #   (e) client_credentials token issuance     (wrk POST, durable writes)
 #   (f) token introspection                   (wrk POST)
 # printing req/s and the ratio to (a). Needs wrk (apt-get install wrk).
@@ -31,13 +32,14 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DATA"; }
 trap cleanup EXIT
 
-JWT=0
 cat > "$OUT/Caddyfile" <<CADDY
 {
 	admin 127.0.0.1:18019
 	auto_https off
 	persist_config off
-	log { level ERROR }
+	log {
+		level ERROR
+	}
 	oauth {
 		server {
 			issuer http://127.0.0.1:18080
@@ -57,7 +59,28 @@ cat > "$OUT/Caddyfile" <<CADDY
 				trusted
 			}
 		}
+		server jwt {
+			issuer http://127.0.0.1:18084
+			storage badger $DATA/jwt
+			token_format jwt
+			scopes read write
+			client bench {
+				secret bench-secret
+				scopes read
+				grants client_credentials
+			}
+		}
 	}
+}
+http://127.0.0.1:18084 {
+	oauth_server jwt
+}
+http://127.0.0.1:18083 {
+	require_oauth {
+		server jwt
+		scopes read
+	}
+	reverse_proxy 127.0.0.1:18090
 }
 http://127.0.0.1:18080 {
 	basic_auth /oauth1/authorize {
@@ -78,11 +101,12 @@ CADDY
 "$OUT/caddy" run --config "$OUT/Caddyfile" --adapter caddyfile >"$OUT/caddy.log" 2>&1 & pids+=($!)
 for _ in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:18081/ && break; sleep 0.1; done
 
-token() { # client_credentials token for client $1:$2
-	curl -sf -u "$1:$2" -d grant_type=client_credentials -d scope=read http://127.0.0.1:18080/oauth2/token |
+token() { # client_credentials token for client $1:$2 from the server at $3
+	curl -sf -u "$1:$2" -d grant_type=client_credentials -d scope=read "$3/oauth2/token" |
 		sed 's/.*"access_token":"\([^"]*\)".*/\1/'
 }
-OPAQUE=$(token bench bench-secret)
+OPAQUE=$(token bench bench-secret http://127.0.0.1:18080)
+JWT=$(token bench bench-secret http://127.0.0.1:18084)
 
 # OAuth 1 token credentials through the real three-legged flow.
 O1=$("$OUT/oauth1token" -auth http://127.0.0.1:18080 -consumer-key bench1 -consumer-secret bench1-secret)
@@ -94,7 +118,7 @@ wrkrun() { wrk -t2 -c"$CONNS" -d"${DUR}s" --latency "$@"; }
 echo "running ${DUR}s per case, $CONNS connections..." >&2
 A=$(wrkrun http://127.0.0.1:18081/ | rps)
 B=$(wrkrun -H "Authorization: Bearer $OPAQUE" http://127.0.0.1:18082/ | rps)
-C=n/a
+C=$(wrkrun -H "Authorization: Bearer $JWT" http://127.0.0.1:18083/ | rps)
 A_GO=$("$OUT/loadgen" -mode plain -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18081/ | awk '{print $2}')
 D=$("$OUT/loadgen" -mode oauth1 -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18082/ \
 	-consumer-key bench1 -consumer-secret bench1-secret -token "$O1_TOKEN" -token-secret "$O1_SECRET" | awk '{print $2}')
