@@ -48,6 +48,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //			access_token_ttl  <duration>
 //			refresh_token_ttl <duration>   # 0 disables refresh tokens
 //			code_ttl          <duration>
+//			session_ttl       <duration>   # built-in login sessions
 //			token_format      opaque|jwt
 //			jwt_algorithm     EdDSA|ES256|RS256
 //			jwt_key_rotation  <duration>
@@ -143,6 +144,10 @@ func (sc *ServerConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			sc.RefreshTokenTTL = &dur
 		case "code_ttl":
 			if err := durationArg(d, &sc.CodeTTL); err != nil {
+				return err
+			}
+		case "session_ttl":
+			if err := durationArg(d, &sc.SessionTTL); err != nil {
 				return err
 			}
 		case "timestamp_window":

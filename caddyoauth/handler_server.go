@@ -11,6 +11,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/login"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 )
@@ -29,10 +31,14 @@ const defaultUserFrom = "{http.auth.user.id}"
 // tokens, and the OAuth 1.0a request token, authorize and access token
 // endpoints. Requests for any other path go to the next handler.
 //
-// The resource owner approving an authorization request is whoever an
-// earlier handler authenticated (by default the `{http.auth.user.id}` that
-// basic_auth or an authentication provider sets); without one, the
-// authorization endpoints refuse the request.
+// It also serves the built-in login pages, <prefix>/oauth/login and
+// <prefix>/oauth/logout. The resource owner approving an authorization
+// request is whoever an earlier handler authenticated (by default the
+// `{http.auth.user.id}` that basic_auth or an authentication provider
+// sets), so a site that delegates login shows no login form; without one,
+// it is the user signed in through the login page (a session cookie backed
+// by the server's storage, lasting the server's session_ttl), and a
+// browser that is not signed in is sent to the login page and back.
 type OAuthServer struct {
 	// The name of the server in the oauth app. Default: "default".
 	Server string `json:"server,omitempty"`
@@ -44,18 +50,23 @@ type OAuthServer struct {
 	Prefix string `json:"prefix,omitempty"`
 
 	// The placeholder giving the authenticated resource owner's username.
-	// Default: {http.auth.user.id}. Only safe when an earlier handler
-	// always sets it (forward_auth with copy_headers does, for a header):
-	// otherwise a client could claim to be anyone.
+	// Default: {http.auth.user.id}. When it is empty the built-in login
+	// decides. Only safe when an earlier handler always sets it
+	// (forward_auth with copy_headers does, for a header): otherwise a
+	// client could claim to be anyone.
 	UserFrom string `json:"user_from,omitempty"`
 
-	// A directory whose consent.html, error.html, message.html and
-	// base.html replace the embedded page templates. Like the prefix, the
-	// same for every oauth_server handler of one server.
+	// A directory whose login.html, logout.html, consent.html, error.html,
+	// message.html and base.html replace the embedded page templates
+	// (files it lacks keep the default). Like the prefix, the same for
+	// every oauth_server handler of one server.
 	Templates string `json:"templates,omitempty"`
 
 	o2     *oauth2.Server
 	o1     *oauth1.Server
+	login  *login.Manager
+	pages  *provider.Pages
+	users  *passwordChecker
 	routes map[string]endpoint
 	logger *zap.Logger
 }
@@ -110,7 +121,8 @@ func (h *OAuthServer) provision(srv *Server) error {
 	if err := srv.mount(h.Prefix, h.Templates); err != nil {
 		return err
 	}
-	h.o2, h.o1 = srv.OAuth2(), srv.OAuth1()
+	e := srv.engines()
+	h.o2, h.o1, h.login, h.pages, h.users = e.o2, e.o1, e.login, e.pages, srv.passwords
 	h.routes = h.buildRoutes(srv.Issuer())
 	return nil
 }
@@ -120,10 +132,15 @@ func (h *OAuthServer) buildRoutes(issuer string) map[string]endpoint {
 	get := []string{http.MethodGet, http.MethodHead}
 	post := []string{http.MethodPost}
 	getPost := []string{http.MethodGet, http.MethodPost}
+	getHeadPost := []string{http.MethodGet, http.MethodHead, http.MethodPost}
 	routes := map[string]endpoint{
 		h.Prefix + oauth2.PathAuthorize: {methods: getPost, serve: func(w http.ResponseWriter, r *http.Request) {
-			h.o2.Authorize(w, r, h.user(r))
+			if user, ok := h.resourceOwner(w, r); ok {
+				h.o2.Authorize(w, r, user)
+			}
 		}},
+		h.Prefix + pathLogin:             {methods: getHeadPost, serve: h.login.ServeLogin},
+		h.Prefix + pathLogout:            {methods: getHeadPost, serve: h.login.ServeLogout},
 		h.Prefix + oauth2.PathToken:      {methods: post, serve: h.o2.Token},
 		h.Prefix + oauth2.PathRevoke:     {methods: post, serve: h.o2.Revoke},
 		h.Prefix + oauth2.PathIntrospect: {methods: post, serve: h.o2.Introspect},
@@ -143,7 +160,9 @@ func (h *OAuthServer) buildRoutes(issuer string) map[string]endpoint {
 			h.o1.RequestToken(w, r, requestURL(r))
 		}}
 		routes[h.Prefix+pathOAuth1Authorize] = endpoint{methods: getPost, serve: func(w http.ResponseWriter, r *http.Request) {
-			h.o1.Authorize(w, r, requestURL(r), h.user(r))
+			if user, ok := h.resourceOwner(w, r); ok {
+				h.o1.Authorize(w, r, requestURL(r), user)
+			}
 		}}
 		routes[h.Prefix+pathOAuth1AccessToken] = endpoint{methods: post, serve: func(w http.ResponseWriter, r *http.Request) {
 			h.o1.AccessToken(w, r, requestURL(r))
@@ -180,8 +199,8 @@ func (h *OAuthServer) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	return nil
 }
 
-// user is the authenticated resource owner, from the user_from placeholder;
-// empty when nobody authenticated.
+// user is the resource owner an earlier handler authenticated, from the
+// user_from placeholder; empty when none did.
 func (h *OAuthServer) user(r *http.Request) string {
 	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if !ok {

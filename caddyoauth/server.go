@@ -19,6 +19,7 @@ import (
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
+	"github.com/caddy-oauth/caddy-oauth/provider/login"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 	"github.com/caddy-oauth/caddy-oauth/store"
@@ -46,8 +47,9 @@ type Server struct {
 	// eng are the server's only engines. There is one set per server: the
 	// OAuth 2 engine caches verified tokens and invalidates that cache on
 	// every revocation it makes, so the engine that verifies for
-	// require_oauth must be the one that revokes for oauth_server. The
-	// oauth_server handler mounts them under its prefix and templates.
+	// require_oauth must be the one that revokes for oauth_server; and the
+	// login pages count failed sign-ins per server. The oauth_server
+	// handler mounts them under its prefix and templates.
 	eng     atomic.Pointer[engines]
 	mountMu sync.Mutex
 	mounted *mountPoint
@@ -55,10 +57,13 @@ type Server struct {
 	released bool
 }
 
-// engines are a server's protocol engines; o1 is nil when OAuth 1 is off.
+// engines are a server's protocol engines, its login pages and the Pages
+// they all render with; o1 is nil when OAuth 1 is off.
 type engines struct {
-	o2 *oauth2.Server
-	o1 *oauth1.Server
+	o2    *oauth2.Server
+	o1    *oauth1.Server
+	login *login.Manager
+	pages *provider.Pages
 }
 
 // mountPoint is where the oauth_server handler serves the endpoints.
@@ -96,7 +101,7 @@ func newServer(ctx context.Context, name string, cfg *ServerConfig, logger *zap.
 	if s.sealer, err = provider.NewSealer(key); err != nil {
 		return nil, err
 	}
-	// The CSRF key of the consent forms is derived, not stored: one secret
+	// The CSRF key of the consent and login forms is derived, not stored: one secret
 	// to keep, and forms stay valid across reloads and restarts.
 	if s.pagesKey, err = hkdf.Key(sha256.New, key, nil, "caddy-oauth pages v1", 32); err != nil {
 		return nil, err
@@ -183,8 +188,9 @@ func templatesFS(dir string) (fs.FS, error) {
 	return os.DirFS(dir), nil
 }
 
-// newEngines builds the protocol engines for endpoints mounted under
-// prefix, rendering pages from templates (nil: the embedded ones).
+// newEngines builds the protocol engines and the login pages for
+// endpoints mounted under prefix, rendering pages from templates (nil: the
+// embedded ones).
 func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 	pages := &provider.Pages{Key: s.pagesKey}
 	if templates != nil {
@@ -213,8 +219,13 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 	if err != nil {
 		return nil, err
 	}
+	lm, err := s.newLogin(prefix, pages)
+	if err != nil {
+		return nil, err
+	}
+	e := &engines{o2: o2, login: lm, pages: pages}
 	if !s.cfg.oauth1Enabled() {
-		return &engines{o2: o2}, nil
+		return e, nil
 	}
 	if accessTTL == 0 {
 		accessTTL = oauth2.DefaultAccessTokenTTL
@@ -233,7 +244,8 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &engines{o2: o2, o1: o1}, nil
+	e.o1 = o1
+	return e, nil
 }
 
 // engines returns the current engines.

@@ -45,6 +45,11 @@ type ServerConfig struct {
 	// How long an authorization code may wait to be redeemed. Default: 60s.
 	CodeTTL caddy.Duration `json:"code_ttl,omitempty"`
 
+	// How long a resource owner stays signed in after using the built-in
+	// login page (<prefix>/oauth/login of oauth_server). Sessions are kept
+	// in the storage, so they survive reloads and restarts. Default: 12h.
+	SessionTTL caddy.Duration `json:"session_ttl,omitempty"`
+
 	// The access token format: "opaque" (random values looked up in the
 	// storage) or "jwt" (RFC 9068 JSON Web Tokens, signed with keys kept
 	// in the storage and published at <prefix>/oauth2/jwks, the metadata's
@@ -191,7 +196,7 @@ func (c *ServerConfig) validate() error {
 	}
 	for name, d := range map[string]caddy.Duration{
 		"access_token_ttl": c.AccessTokenTTL, "code_ttl": c.CodeTTL, "timestamp_window": c.TimestampWindow,
-		"jwt_key_rotation": c.JWTKeyRotation,
+		"jwt_key_rotation": c.JWTKeyRotation, "session_ttl": c.SessionTTL,
 	} {
 		if d < 0 {
 			return fmt.Errorf("%s must not be negative", name)

@@ -1,0 +1,269 @@
+package caddyoauth
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	xoauth2 "golang.org/x/oauth2"
+)
+
+// The browser test listens on 127.0.0.1:9550-9551 (its callback server on
+// a free port).
+const (
+	browserAuth = "http://127.0.0.1:9550"
+	browserAPI  = "http://127.0.0.1:9551"
+)
+
+// browserTestEnv set to "required" (CI) makes a missing browser a failure
+// instead of a skip.
+const browserTestEnv = "CADDY_OAUTH_BROWSER_TEST"
+
+// chromiumPath finds a Chromium or Chrome, skipping the test without one
+// unless the environment requires the browser test.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome-stable", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv(browserTestEnv) == "required" {
+		t.Fatalf("no chromium found, and %s=required", browserTestEnv)
+	}
+	t.Skipf("no chromium found; set %s=required to make this a failure", browserTestEnv)
+	return ""
+}
+
+// callbackHit is what the example client's redirect endpoint received.
+type callbackHit struct {
+	query   url.Values
+	referer string
+}
+
+// startCallback plays the example client: an HTTP server whose /callback
+// records the authorization response and shows a small page.
+func startCallback(t *testing.T) (redirectURI string, hits <-chan callbackHit) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan callbackHit, 4)
+	srv := &http.Server{
+		ReadHeaderTimeout: 5 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/callback" {
+				http.NotFound(w, r)
+				return
+			}
+			select {
+			case ch <- callbackHit{r.URL.Query(), r.Header.Get("Referer")}:
+			default:
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = io.WriteString(w, `<!doctype html><title>Example client</title><p id="done">Back at the client.</p>`)
+		}),
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String() + "/callback", ch
+}
+
+func browserCaddyfile(t *testing.T, redirectURI, backendAddr string) string {
+	return e2eGlobal(`oauth {
+		server {
+			issuer `+browserAuth+`
+			storage badger `+t.TempDir()+`
+			scopes read profile
+			user `+testUser+` `+testPasswordHash(t)+`
+			client example-app {
+				name "Example app"
+				secret example-secret
+				redirect_uri `+redirectURI+`
+				scopes read profile
+			}
+		}
+	}`) + `
+` + browserAuth + ` {
+	oauth_server
+}
+
+` + browserAPI + ` {
+	require_oauth read
+	reverse_proxy ` + backendAddr + `
+}
+`
+}
+
+// TestBrowserLoginAndConsent drives a real headless Chromium through the
+// authorization code flow: login form, consent page, redirect to the
+// client. It checks what only a browser enforces: the pages' CSP
+// (form-action must let the consent POST redirect to the client), the
+// cookies' attributes as a browser applies them, and the Referrer-Policy.
+func TestBrowserLoginAndConsent(t *testing.T) {
+	chrome := chromiumPath(t)
+	be := newBackend(t)
+	redirectURI, hits := startCallback(t)
+	startCaddy(t, browserCaddyfile(t, redirectURI, be.addr()))
+
+	conf := &xoauth2.Config{
+		ClientID: "example-app", ClientSecret: "example-secret", RedirectURL: redirectURI,
+		Scopes: []string{"read", "profile"},
+		Endpoint: xoauth2.Endpoint{
+			AuthURL: browserAuth + "/oauth2/authorize", TokenURL: browserAuth + "/oauth2/token",
+			AuthStyle: xoauth2.AuthStyleInHeader,
+		},
+	}
+	verifier := xoauth2.GenerateVerifier()
+	state := "browser-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	authURL := conf.AuthCodeURL(state, xoauth2.S256ChallengeOption(verifier))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	profile := t.TempDir()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chrome),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		// Small /dev/shm in containers; loopback only, never a proxy.
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("no-proxy-server", true),
+		chromedp.UserDataDir(profile),
+	)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancelBrowser()
+		cancelAlloc() // waits until the browser process has exited
+		if n := killBrowserLeftovers(profile); n > 0 {
+			t.Errorf("%d browser processes outlived the browser; killed them", n)
+		}
+	}
+	// Registered after t.TempDir, so it runs before the profile is removed.
+	t.Cleanup(stop)
+
+	// The login page, reached through the redirect of the authorization
+	// request; then the consent page after signing in.
+	err := chromedp.Do(bctx,
+		chromedp.Navigate(authURL),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), testUser),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`button[name="decision"][value="approve"]`)),
+	)
+	if err != nil {
+		t.Fatalf("login in the browser: %v", err)
+	}
+	page, err := chromedp.Run(bctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := url.Parse(authURL); !strings.HasPrefix(page, browserAuth+want.Path+"?") {
+		t.Fatalf("after login the browser is at %s, want back at the authorization request", page)
+	}
+	text, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "Example app") || !strings.Contains(text, testUser) {
+		t.Fatalf("consent page text:\n%s", text)
+	}
+	// HttpOnly: the page's script sees no session cookie.
+	cookies, err := chromedp.Run(bctx, chromedp.Evaluate[string]("document.cookie"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(cookies, sessionCookie) {
+		t.Errorf("document.cookie shows the session cookie: %q", cookies)
+	}
+
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`button[name="decision"][value="approve"]`))); err != nil {
+		t.Fatalf("approving: %v", err)
+	}
+	var hit callbackHit
+	select {
+	case hit = <-hits:
+	case <-ctx.Done():
+		t.Fatal("the browser never reached the callback")
+	}
+	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.ID("done"))); err != nil {
+		t.Fatalf("callback page: %v", err)
+	}
+	if loc, err := chromedp.Run(bctx, chromedp.Location()); err != nil || !strings.HasPrefix(loc, redirectURI+"?") {
+		t.Errorf("browser at %s (%v), want the callback", loc, err)
+	}
+	stop() // the browser's part is done
+
+	if hit.query.Get("state") != state || hit.query.Get("code") == "" || hit.query.Get("iss") != browserAuth {
+		t.Fatalf("callback query %v: want the code, state %q and iss", hit.query, state)
+	}
+	if hit.referer != "" {
+		t.Errorf("the callback got Referer %q; the pages say no-referrer", hit.referer)
+	}
+	hc := context.WithValue(context.Background(), xoauth2.HTTPClient, &http.Client{Timeout: 10 * time.Second})
+	tok, err := conf.Exchange(hc, hit.query.Get("code"), xoauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	req := newRequest(t, http.MethodGet, browserAPI+"/api/me", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if resp, body := do(t, noRedirect(), req); resp.StatusCode != http.StatusOK {
+		t.Fatalf("API: %d %s", resp.StatusCode, body)
+	}
+	if got := be.last(t); got.Header.Get("X-OAuth-User") != testUser || got.Header.Get("X-OAuth-Scope") != "read profile" {
+		t.Errorf("backend saw user %q scope %q", got.Header.Get("X-OAuth-User"), got.Header.Get("X-OAuth-Scope"))
+	}
+}
+
+// killBrowserLeftovers kills processes still running with the test's
+// profile directory (only this test's browser uses it) and returns how
+// many there were. Linux only; elsewhere it finds none.
+func killBrowserLeftovers(profile string) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	want := "--user-data-dir=" + profile
+	n := 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		for arg := range strings.SplitSeq(string(cmdline), "\x00") {
+			if arg == want {
+				if p, err := os.FindProcess(pid); err == nil && p.Kill() == nil {
+					n++
+				}
+				break
+			}
+		}
+	}
+	return n
+}
