@@ -16,7 +16,12 @@ func auditLogger(logger *zap.Logger) provider.Auditor {
 	return func(e provider.Event) {
 		if ce := logger.Check(auditLevel(e.Name), strings.ReplaceAll(e.Name, "_", " ")); ce != nil {
 			fields := make([]zap.Field, 0, 6)
-			fields = append(fields, zap.String("protocol", e.Protocol), zap.String("client_id", e.ClientID))
+			if e.Protocol != "" {
+				fields = append(fields, zap.String("protocol", e.Protocol))
+			}
+			if e.ClientID != "" {
+				fields = append(fields, zap.String("client_id", e.ClientID))
+			}
 			if e.User != "" {
 				fields = append(fields, zap.String("user", e.User))
 			}
@@ -38,7 +43,8 @@ func auditLogger(logger *zap.Logger) provider.Auditor {
 // attention; the rest is the normal record of issued and refused tokens.
 func auditLevel(name string) zapcore.Level {
 	switch name {
-	case "code_replayed", "refresh_reused", "nonce_replayed":
+	case "code_replayed", "refresh_reused", "nonce_replayed", "login_refused":
+		// login_refused: a lockout or a forged login form.
 		return zapcore.WarnLevel
 	case "store_error":
 		return zapcore.ErrorLevel
