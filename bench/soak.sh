@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Soak test for token issuance: runs client_credentials issuance with wrk for
+# a while (default 300 s) against a server whose tokens live 30 s, and
+# samples Caddy's RSS and the store's size on disk every 15 s, so one can
+# see both level off once tokens expire. Needs wrk (apt-get install wrk).
+# Usage: bench/soak.sh [seconds, default 300] [connections, default 32]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-300}
+CONNS=${2:-32}
+OUT=bench/out
+mkdir -p "$OUT"
+command -v wrk >/dev/null || { echo "install wrk: sudo apt-get install wrk" >&2; exit 1; }
+go build -o "$OUT/caddy" ./examples/caddy
+DATA=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DATA"; }
+trap cleanup EXIT
+cat > "$OUT/Caddyfile.soak" <<CADDY
+{
+	admin 127.0.0.1:18029
+	auto_https off
+	persist_config off
+	log {
+		level ERROR
+	}
+	oauth {
+		server {
+			issuer http://127.0.0.1:18070
+			storage badger $DATA/store
+			access_token_ttl 30s
+			scopes read
+			client soak {
+				secret soak-secret
+				grants client_credentials
+			}
+		}
+	}
+}
+http://127.0.0.1:18070 {
+	oauth_server
+}
+CADDY
+"$OUT/caddy" run --config "$OUT/Caddyfile.soak" --adapter caddyfile >"$OUT/soak.log" 2>&1 & pids+=($!)
+CADDY_PID=$!
+for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:18070/.well-known/oauth-authorization-server && break; sleep 0.1; done
+cat > "$OUT/soak.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = "grant_type=client_credentials"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic c29hazpzb2FrLXNlY3JldA=="
+LUA
+wrk -t2 -c"$CONNS" -d"${DUR}s" -s "$OUT/soak.lua" http://127.0.0.1:18070/oauth2/token >"$OUT/soak.wrk" & WRK=$!
+printf '| t (s) | RSS (MiB) | store on disk (MiB) |\n|---:|---:|---:|\n'
+for ((t = 15; t <= DUR; t += 15)); do
+	sleep 15
+	rss=$(awk '/VmRSS/{printf "%.0f", $2/1024}' /proc/$CADDY_PID/status)
+	disk=$(du -sm "$DATA/store" | cut -f1)
+	printf '| %d | %s | %s |\n' "$t" "$rss" "$disk"
+done
+wait $WRK
+grep -E 'Requests/sec|Non-2xx' "$OUT/soak.wrk" || true
