@@ -42,6 +42,9 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // directory, and two servers' data must not mix.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %v", err)
+	}
 	a.servers = make(map[string]*Server, len(a.Servers))
 	dirs := make(map[string]string, len(a.Servers))
 	names := make([]string, 0, len(a.Servers))

@@ -87,7 +87,7 @@ func newServer(ctx context.Context, name string, cfg *ServerConfig, logger *zap.
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{name: name, cfg: cfg, dir: dir, logger: logger, store: db, audit: auditLogger(logger)}
+	s := &Server{name: name, cfg: cfg, dir: dir, logger: logger, store: db, audit: countEvents(name, auditLogger(logger))}
 	defer func() {
 		if err != nil {
 			_ = s.close()
