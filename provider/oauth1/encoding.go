@@ -61,3 +61,16 @@ func decodeFormValue(s string) (string, error) {
 	}
 	return url.QueryUnescape(s)
 }
+
+// appendEncode appends Encode(s) to dst.
+func appendEncode(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if unreserved(c) {
+			dst = append(dst, c)
+			continue
+		}
+		dst = append(dst, '%', upperhex[c>>4], upperhex[c&15])
+	}
+	return dst
+}

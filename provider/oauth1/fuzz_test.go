@@ -56,6 +56,8 @@ func FuzzBaseString(f *testing.F) {
 	f.Add("POST", "http", "EXAMPLE.COM:80", "/request", "b5=%3D%253D&a3=a&c%40=&a2=r%20b", "c2&a3=2+q")
 	f.Add("get", "https", "www.example.net:8080", "/r%20v/X", "id=123", "")
 	f.Add("PATCH", "HTTP", "[::1]:80", "", "a=%C3%A9&a=+&b", "z=%00%FF")
+	f.Add("dElete", "https", "\u00c9xample.COM:443", "/%7Ea", "a=1&a=1&b=%7E&c=~&d=%25", "")
+	f.Add("GET", "http", "h:", "/", "1=&2=&3=&4=&5=&6=&7=&8=&9=&10=&11=&12=&13=&14=&15=&16=&17=&18=", "")
 	f.Fuzz(func(t *testing.T, method, scheme, host, path, query, body string) {
 		uri, uerr := BaseStringURI(scheme, host, path)
 		if uerr == nil && !strings.HasPrefix(uri, strings.ToLower(scheme)+"://") {
@@ -75,6 +77,14 @@ func FuzzBaseString(f *testing.F) {
 		all := append(q, bp...)
 		norm := NormalizeParameters(all)
 		base := BaseString(method, uri, norm)
+		// The server's in-place builder must agree byte for byte.
+		fast, ferr := appendBaseString([]byte("prefix"), method, scheme, host, path, all)
+		if (ferr != nil) != (uerr != nil) {
+			t.Fatalf("appendBaseString error %v, BaseStringURI error %v", ferr, uerr)
+		}
+		if ferr == nil && string(fast) != "prefix"+base {
+			t.Fatalf("appendBaseString:\n got %s\nwant prefix%s", fast, base)
+		}
 
 		for i := 0; i < len(base); i++ {
 			c := base[i]

@@ -80,7 +80,9 @@ func ParseAuthorizationHeader(v string) ([]Param, error) {
 	if !strings.EqualFold(scheme, "OAuth") {
 		return nil, ErrNotOAuth
 	}
-	var out []Param
+	// One slot per comma-separated element at most (a comma inside a
+	// quoted value only overestimates).
+	out := make([]Param, 0, min(strings.Count(rest, ",")+1, maxHeaderParams))
 	i := 0
 	for {
 		// Skip whitespace and empty list elements (RFC 7230 §7).
@@ -88,6 +90,9 @@ func ParseAuthorizationHeader(v string) ([]Param, error) {
 			i++
 		}
 		if i == len(rest) {
+			if len(out) == 0 {
+				return nil, nil
+			}
 			return out, nil
 		}
 		if len(out) == maxHeaderParams {
@@ -114,28 +119,39 @@ func ParseAuthorizationHeader(v string) ([]Param, error) {
 		var rawValue string
 		if i < len(rest) && rest[i] == '"' {
 			i++
-			var b []byte
-			closed := false
-			for i < len(rest) {
-				c := rest[i]
-				i++
-				if c == '"' {
-					closed = true
-					break
-				}
-				if c == '\\' {
-					if i == len(rest) {
+			end := i
+			for end < len(rest) && rest[end] != '"' && rest[end] != '\\' {
+				end++
+			}
+			if end < len(rest) && rest[end] == '"' {
+				// No quoted-pair: the value is the text between the
+				// quotes, no copy needed.
+				rawValue = rest[i:end]
+				i = end + 1
+			} else {
+				var b []byte
+				closed := false
+				for i < len(rest) {
+					c := rest[i]
+					i++
+					if c == '"' {
+						closed = true
 						break
 					}
-					c = rest[i]
-					i++
+					if c == '\\' {
+						if i == len(rest) {
+							break
+						}
+						c = rest[i]
+						i++
+					}
+					b = append(b, c)
 				}
-				b = append(b, c)
+				if !closed {
+					return nil, errors.New("unterminated quoted value")
+				}
+				rawValue = string(b)
 			}
-			if !closed {
-				return nil, errors.New("unterminated quoted value")
-			}
-			rawValue = string(b)
 		} else {
 			start := i
 			for i < len(rest) && isTokenChar(rest[i]) {
@@ -257,7 +273,9 @@ func readBody(r *http.Request, limit int64) (body []byte, tooBig bool, err error
 // checks the §3.1 rule that no protocol parameter appears twice, in one
 // source or across them. The body is restored for whoever reads it next.
 func collectParams(r *http.Request, maxBody int64) (*requestParams, *provider.Error) {
-	p := &requestParams{oauth: make(map[string]string)}
+	// Sized for the usual request: the seven protocol parameters of
+	// §3.1 and a few of the query's.
+	p := &requestParams{all: make([]Param, 0, 12), oauth: make(map[string]string, 8)}
 	add := func(list []Param) *provider.Error {
 		for _, q := range list {
 			if strings.HasPrefix(q.Name, protocolPrefix) {

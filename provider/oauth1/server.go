@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/cache"
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
@@ -62,6 +63,13 @@ type Config struct {
 	// Pages renders the consent, error and out-of-band verifier pages of
 	// the authorization step. Required.
 	Pages *provider.Pages
+	// TokenCacheSize bounds the in-memory cache of token credentials
+	// that Verify consults before the store (see accessCredentials for
+	// what it guarantees): 0 means DefaultTokenCacheSize entries, a
+	// negative value disables it. It is only used over a store that
+	// counts its changes (store/badger); with another store every
+	// request reads the store.
+	TokenCacheSize int
 }
 
 // RequestURL is how the client saw the request, which the base string URI
@@ -92,6 +100,11 @@ type Server struct {
 
 	keysMu sync.Mutex
 	keys   map[string]*rsa.PublicKey
+
+	// access caches token credentials for Verify; nil (disabled) unless
+	// the store is a versioner, ver.
+	access *cache.Cache[*accessEntry]
+	ver    versioner
 }
 
 // New returns a Server over st and the client registry.
@@ -123,7 +136,7 @@ func New(cfg Config, st store.Store, clients *provider.Clients) (*Server, error)
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	return &Server{
+	s := &Server{
 		cfg:     cfg,
 		st:      st,
 		clients: clients,
@@ -132,7 +145,15 @@ func New(cfg Config, st store.Store, clients *provider.Clients) (*Server, error)
 		realm:   provider.SafeText(cfg.Realm),
 		maxBody: cfg.MaxBodyBytes,
 		keys:    make(map[string]*rsa.PublicKey),
-	}, nil
+	}
+	if ver, ok := st.(versioner); ok {
+		s.ver = ver
+		if cfg.TokenCacheSize == 0 {
+			cfg.TokenCacheSize = DefaultTokenCacheSize
+		}
+		s.access = cache.New[*accessEntry](cfg.TokenCacheSize)
+	}
+	return s, nil
 }
 
 // maxCachedKeys bounds the parsed RSA key cache.

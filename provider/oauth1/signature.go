@@ -83,33 +83,39 @@ func SignRSA(base string, key *rsa.PrivateKey) (string, error) {
 	return base64.StdEncoding.EncodeToString(sig), nil
 }
 
-// verifyHMAC recomputes the HMAC and compares it with the decoded
-// signature in constant time (§3.2).
-func verifyHMAC(method, base, signature, clientSecret, tokenSecret string) bool {
+// verifyHMAC recomputes the HMAC of base with key (signingKey's) and
+// compares it with the decoded signature in constant time (§3.2).
+func verifyHMAC(method string, base []byte, signature, key string) bool {
 	h, err := hmacHash(method)
 	if err != nil {
 		return false
 	}
-	got, err := base64.StdEncoding.Strict().DecodeString(signature)
+	var got [64]byte // more than any HMAC this package computes
+	if base64.StdEncoding.DecodedLen(len(signature)) > len(got) {
+		return false
+	}
+	n, err := base64.StdEncoding.Strict().Decode(got[:], []byte(signature))
 	if err != nil {
 		return false
 	}
-	return hmac.Equal(got, hmacSum(h, signingKey(clientSecret, tokenSecret), base))
+	m := hmac.New(h, []byte(key))
+	m.Write(base)
+	return hmac.Equal(got[:n], m.Sum(nil))
 }
 
-// verifyPlaintext compares the PLAINTEXT signature in constant time.
-func verifyPlaintext(signature, clientSecret, tokenSecret string) bool {
-	want := signingKey(clientSecret, tokenSecret)
-	return subtle.ConstantTimeCompare([]byte(signature), []byte(want)) == 1
+// verifyPlaintext compares the PLAINTEXT signature with key (signingKey's)
+// in constant time.
+func verifyPlaintext(signature, key string) bool {
+	return subtle.ConstantTimeCompare([]byte(signature), []byte(key)) == 1
 }
 
 // verifyRSA checks an RSA-SHA1 signature with the client's public key.
-func verifyRSA(base, signature string, pub *rsa.PublicKey) bool {
+func verifyRSA(base []byte, signature string, pub *rsa.PublicKey) bool {
 	sig, err := base64.StdEncoding.Strict().DecodeString(signature)
 	if err != nil {
 		return false
 	}
-	sum := sha1.Sum([]byte(base))
+	sum := sha1.Sum(base)
 	return rsa.VerifyPKCS1v15(pub, crypto.SHA1, sum[:], sig) == nil
 }
 

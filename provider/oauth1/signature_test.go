@@ -25,13 +25,13 @@ func TestRSASHA1(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !verifyRSA(rfcBaseString, sig, pub) {
+			if !verifyRSA([]byte(rfcBaseString), sig, pub) {
 				t.Fatal("valid signature refused")
 			}
-			if verifyRSA(rfcBaseString+"x", sig, pub) {
+			if verifyRSA([]byte(rfcBaseString+"x"), sig, pub) {
 				t.Fatal("signature over another base string accepted")
 			}
-			if verifyRSA(rfcBaseString, "!!"+sig, pub) {
+			if verifyRSA([]byte(rfcBaseString), "!!"+sig, pub) {
 				t.Fatal("malformed signature accepted")
 			}
 		})
@@ -55,11 +55,11 @@ func TestRSASHA1(t *testing.T) {
 func TestHMACVerifyRejectsMalformed(t *testing.T) {
 	good, _ := SignHMAC(HMACSHA1, "base", "a", "b")
 	for _, sig := range []string{"", good[:len(good)-1], good + "=", " " + good, "%%%"} {
-		if verifyHMAC(HMACSHA1, "base", sig, "a", "b") {
+		if verifyHMAC(HMACSHA1, []byte("base"), sig, signingKey("a", "b")) {
 			t.Errorf("accepted %q", sig)
 		}
 	}
-	if verifyHMAC(HMACSHA256, "base", good, "a", "b") {
+	if verifyHMAC(HMACSHA256, []byte("base"), good, signingKey("a", "b")) {
 		t.Error("SHA-1 signature accepted as SHA-256")
 	}
 	if _, err := SignHMAC(PLAINTEXT, "base", "a", "b"); err == nil {

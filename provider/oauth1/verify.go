@@ -24,8 +24,11 @@ const (
 type verified struct {
 	params *requestParams
 	client *store.Client
-	// token is nil for a temporary-credentials request (§2.1).
-	token *store.Token
+	// token is the temporary credentials of an access token request; nil
+	// for a temporary-credentials request (§2.1) and for a protected
+	// resource request, whose token credentials are access.
+	token  *store.Token
+	access *accessEntry
 }
 
 // verifyRequest authenticates a signed request (RFC 5849 §3.2). kind is the
@@ -91,30 +94,40 @@ func (s *Server) verifyRequest(ctx context.Context, r *http.Request, u RequestUR
 		return nil, badRequest(ProblemParameterRejected, "oauth_nonce too long")
 	}
 
-	client, err := s.clients.Get(ctx, p.oauth[paramConsumerKey])
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, unauthorized(ProblemConsumerKeyUnknown, "unknown client")
-	}
-	if err != nil {
-		return nil, provider.ErrServer()
-	}
-
-	v := &verified{params: p, client: client}
-	tokenSecret := ""
-	if kind != 0 {
-		tok, e := s.lookupToken(ctx, p.oauth[paramToken], kind, client.ID)
+	v := &verified{params: p}
+	var key string
+	var ks keyState
+	if kind == store.KindOAuth1Access {
+		// Protected resource requests: every one of them gets here, so
+		// the client and token credentials come from the cache.
+		ent, e := s.accessCredentials(ctx, p.oauth[paramConsumerKey], p.oauth[paramToken])
 		if e != nil {
 			return nil, e
 		}
-		v.token = tok
-		secret, err := s.cfg.Sealer.Open(PurposeTokenSecret, tok.SealedSecret)
-		if err != nil {
-			return nil, provider.ErrServer()
+		v.client, v.access, key, ks = ent.client, ent, ent.key, ent.keyState
+	} else {
+		client, e := s.lookupClient(ctx, p.oauth[paramConsumerKey])
+		if e != nil {
+			return nil, e
 		}
-		tokenSecret = string(secret)
+		v.client = client
+		tokenSecret := ""
+		if kind != 0 {
+			tok, e := s.lookupToken(ctx, provider.HashToken(p.oauth[paramToken]), kind, client.ID)
+			if e != nil {
+				return nil, e
+			}
+			v.token = tok
+			secret, err := s.cfg.Sealer.Open(PurposeTokenSecret, tok.SealedSecret)
+			if err != nil {
+				return nil, provider.ErrServer()
+			}
+			tokenSecret = string(secret)
+		}
+		key, ks = s.clientKey(client, tokenSecret)
 	}
 
-	if e := s.checkSignature(r, u, p, method, client, tokenSecret); e != nil {
+	if e := s.checkSignature(r, u, p, method, v.client, key, ks); e != nil {
 		return nil, e
 	}
 
@@ -122,7 +135,7 @@ func (s *Server) verifyRequest(ctx context.Context, r *http.Request, u RequestUR
 	// client can fill the nonce store, and atomically in the store so a
 	// replay is refused on every instance and after a restart.
 	if hasNonce || hasTS {
-		fresh, err := s.st.UseNonce(ctx, nonceKey(client.ID, p.oauth[paramToken], ts, nonce), 2*s.window)
+		fresh, err := s.st.UseNonce(ctx, nonceKey(v.client.ID, p.oauth[paramToken], ts, nonce), 2*s.window)
 		if err != nil {
 			return nil, provider.ErrServer()
 		}
@@ -161,11 +174,12 @@ func (s *Server) checkTimestamp(p *requestParams) (int64, *provider.Error) {
 	return ts, nil
 }
 
-// lookupToken finds a live token of the given kind issued to clientID. A
+// lookupToken finds the live token whose value hashes to hash, of the given
+// kind and issued to clientID. A
 // token of another kind is refused exactly like an unknown one, so
 // temporary credentials never work as token credentials and vice versa.
-func (s *Server) lookupToken(ctx context.Context, value string, kind store.TokenKind, clientID string) (*store.Token, *provider.Error) {
-	tok, err := s.st.GetToken(ctx, provider.HashToken(value))
+func (s *Server) lookupToken(ctx context.Context, hash []byte, kind store.TokenKind, clientID string) (*store.Token, *provider.Error) {
+	tok, err := s.st.GetToken(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, unauthorized(ProblemTokenRejected, "unknown or expired token")
 	}
@@ -182,8 +196,9 @@ func (s *Server) lookupToken(ctx context.Context, value string, kind store.Token
 }
 
 // checkSignature recomputes the signature over the §3.4.1 base string and
-// compares it in constant time.
-func (s *Server) checkSignature(r *http.Request, u RequestURL, p *requestParams, method string, client *store.Client, tokenSecret string) *provider.Error {
+// compares it in constant time. key is the client's HMAC key (and
+// PLAINTEXT signature) with the token secret, ks why it is missing.
+func (s *Server) checkSignature(r *http.Request, u RequestURL, p *requestParams, method string, client *store.Client, key string, ks keyState) *provider.Error {
 	sig := p.oauth[paramSignature]
 	if method == RSASHA1 {
 		if client.RSAPublicKeyPEM == "" {
@@ -195,7 +210,7 @@ func (s *Server) checkSignature(r *http.Request, u RequestURL, p *requestParams,
 			// rather than fail the server (the glue validates keys too).
 			return badRequest(ProblemSignatureMethodRejected, "client RSA key is unusable")
 		}
-		base, e := requestBaseString(r, u, p)
+		base, e := requestBaseString(nil, r, u, p)
 		if e != nil {
 			return e
 		}
@@ -205,24 +220,19 @@ func (s *Server) checkSignature(r *http.Request, u RequestURL, p *requestParams,
 		return nil
 	}
 
-	// HMAC and PLAINTEXT need the client secret; a client without one
-	// (public) could otherwise be impersonated with an empty key.
-	if len(client.SealedSecret) == 0 {
-		return badRequest(ProblemSignatureMethodRejected, "client has no secret; use RSA-SHA1")
-	}
-	secret, err := s.cfg.Sealer.Open(PurposeClientSecret, client.SealedSecret)
-	if err != nil {
-		return provider.ErrServer()
+	if e := ks.err(); e != nil {
+		return e
 	}
 	var ok bool
 	if method == PLAINTEXT {
-		ok = verifyPlaintext(sig, string(secret), tokenSecret)
+		ok = verifyPlaintext(sig, key)
 	} else {
-		base, e := requestBaseString(r, u, p)
+		var buf [512]byte
+		base, e := requestBaseString(buf[:0], r, u, p)
 		if e != nil {
 			return e
 		}
-		ok = verifyHMAC(method, base, sig, string(secret), tokenSecret)
+		ok = verifyHMAC(method, base, sig, key)
 	}
 	if !ok {
 		return unauthorized(ProblemSignatureInvalid, "signature does not verify")
@@ -231,8 +241,8 @@ func (s *Server) checkSignature(r *http.Request, u RequestURL, p *requestParams,
 }
 
 // requestBaseString rebuilds the §3.4.1 base string of r as the client saw
-// it.
-func requestBaseString(r *http.Request, u RequestURL, p *requestParams) (string, *provider.Error) {
+// it, appended to dst.
+func requestBaseString(dst []byte, r *http.Request, u RequestURL, p *requestParams) ([]byte, *provider.Error) {
 	scheme, host, path := u.Scheme, u.Host, u.Path
 	if scheme == "" {
 		scheme = "http"
@@ -246,11 +256,11 @@ func requestBaseString(r *http.Request, u RequestURL, p *requestParams) (string,
 	if path == "" {
 		path = r.URL.EscapedPath()
 	}
-	uri, err := BaseStringURI(scheme, host, path)
+	base, err := appendBaseString(dst, r.Method, scheme, host, path, p.all)
 	if err != nil {
-		return "", badRequest(ProblemParameterRejected, "request URI cannot be rebuilt")
+		return nil, badRequest(ProblemParameterRejected, "request URI cannot be rebuilt")
 	}
-	return BaseString(r.Method, uri, NormalizeParameters(p.all)), nil
+	return base, nil
 }
 
 // nonceKey names a nonce record: §3.3 makes a nonce unique per client,
@@ -258,24 +268,38 @@ func requestBaseString(r *http.Request, u RequestURL, p *requestParams) (string,
 // occur inside one) and the whole hashed, so the key is bounded and holds
 // no token identifier in the clear.
 func nonceKey(clientID, token string, ts int64, nonce string) string {
-	sum := sha256.Sum256([]byte(Encode(clientID) + "&" + Encode(token) + "&" + strconv.FormatInt(ts, 10) + "&" + Encode(nonce)))
-	return "oauth1/" + base64.RawURLEncoding.EncodeToString(sum[:])
+	// Built on the stack: every signed request makes one.
+	var buf [256]byte
+	b := appendEncode(buf[:0], clientID)
+	b = append(b, '&')
+	b = appendEncode(b, token)
+	b = append(b, '&')
+	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, '&')
+	b = appendEncode(b, nonce)
+	sum := sha256.Sum256(b)
+	const prefix = "oauth1/"
+	var key [len(prefix) + 43]byte // 43: unpadded base64 of 32 bytes
+	copy(key[:], prefix)
+	base64.RawURLEncoding.Encode(key[len(prefix):], sum[:])
+	return string(key[:])
 }
 
 // Verify authenticates a protected-resource request signed with token
 // credentials (§3) and returns who it acts for. It reads a form body for
 // its parameters and puts back the same bytes, so the request can be
 // proxied unchanged. Render its error with WriteError.
+//
+// The client and token credentials are cached in memory after the first
+// request (Config.TokenCacheSize; see accessCredentials): a revocation,
+// however made, takes effect on the next request. The signature, the
+// timestamp and the nonce are checked on every request; the nonce is
+// durable in the store before Verify returns. The Identity returned is the
+// caller's own copy.
 func (s *Server) Verify(r *http.Request, u RequestURL) (*provider.Identity, *provider.Error) {
 	v, e := s.verifyRequest(r.Context(), r, u, store.KindOAuth1Access)
 	if e != nil {
 		return nil, e
 	}
-	return &provider.Identity{
-		User:      v.token.User,
-		ClientID:  v.client.ID,
-		Scopes:    v.token.Scopes,
-		Protocol:  provider.ProtocolOAuth1,
-		ExpiresAt: v.token.ExpiresAt,
-	}, nil
+	return v.access.identity(), nil
 }

@@ -9,7 +9,8 @@
 // Atomic operations are single optimistic transactions, retried on
 // conflict, so of two racing redemptions exactly one wins. Expiring items
 // carry a native Badger TTL, so the database stays bounded without a
-// sweeper.
+// sweeper. Caches in front of the store learn of every revocation through
+// TokenVersion and ClientVersion (versions.go).
 package badger
 
 import (
@@ -65,8 +66,9 @@ type DB struct {
 
 	revokeBatch int
 
-	group  committer  // group commit of the issuing writes and nonces
-	nonces nonceCache // recently used OAuth 1 nonces (noncecache.go)
+	group    committer  // group commit of the issuing writes and nonces
+	nonces   nonceCache // recently used OAuth 1 nonces (noncecache.go)
+	versions versions   // change counters for caches (versions.go)
 }
 
 // Open opens (creating if needed) the database described by opts and starts

@@ -70,13 +70,17 @@ func (d *DB) UpdateClient(ctx context.Context, c *store.Client) error {
 	if err != nil {
 		return err
 	}
-	return d.replace(ctx, clientKey(c.ID), "client", val)
+	err = d.replace(ctx, clientKey(c.ID), "client", val)
+	d.versions.clientsChanged()
+	return err
 }
 
 // DeleteClient removes a client; store.ErrNotFound if none. Its tokens are
 // the caller's to revoke (RevokeClient).
 func (d *DB) DeleteClient(ctx context.Context, id string) error {
-	return d.remove(ctx, clientKey(id), "client")
+	err := d.remove(ctx, clientKey(id), "client")
+	d.versions.clientsChanged()
+	return err
 }
 
 // replace overwrites an existing key that never expires.

@@ -42,11 +42,21 @@ var ErrClosed = errors.New("store/badger: database is closed")
 type writeReq struct {
 	ctx   context.Context
 	apply func(txn *badgerdb.Txn) error
-	done  chan error // buffered: the committer never blocks on a caller
+	// committed, if set, runs after the transaction holding apply's
+	// writes committed, before the caller is answered, in the goroutine
+	// that ran apply; it runs even if the caller gave up waiting.
+	committed func()
+	done      chan error // buffered: the committer never blocks on a caller
 }
 
-// finish reports the request's result to its caller.
-func (r *writeReq) finish(err error) { r.done <- err }
+// finish reports the request's result to its caller, first running its
+// committed hook if the write landed.
+func (r *writeReq) finish(err error) {
+	if err == nil && r.committed != nil {
+		r.committed()
+	}
+	r.done <- err
+}
 
 // committer is the queue the group-committed writes wait in.
 type committer struct {
@@ -87,10 +97,16 @@ func (d *DB) stopCommitter() {
 // ends while queued, groupWrite returns ctx's error; the write may still
 // land then, like a write whose answer was lost.
 func (d *DB) groupWrite(ctx context.Context, apply func(txn *badgerdb.Txn) error) error {
+	return d.groupWriteThen(ctx, apply, nil)
+}
+
+// groupWriteThen is groupWrite that also runs committed (if not nil) once
+// apply's writes are committed, whether or not the caller still waits.
+func (d *DB) groupWriteThen(ctx context.Context, apply func(txn *badgerdb.Txn) error, committed func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &writeReq{ctx: ctx, apply: apply, done: make(chan error, 1)}
+	r := &writeReq{ctx: ctx, apply: apply, committed: committed, done: make(chan error, 1)}
 	c := &d.group
 	c.mu.Lock()
 	if c.closed {

@@ -250,3 +250,25 @@ func TestCloseStopsGCAndIsIdempotent(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// TestEncodeNonceRecord pins the hand-written nonce value to what the
+// generic encoder makes, so liveNonce (and older versions) read it alike.
+func TestEncodeNonceRecord(t *testing.T) {
+	for _, exp := range []time.Time{
+		time.Now(),
+		time.Now().UTC().Truncate(time.Second),
+		time.Date(2030, 1, 2, 3, 4, 5, 600, time.FixedZone("x", -5*3600-30*60)),
+	} {
+		want, err := encode(nonceRecord{ExpiresAt: exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := encodeNonceRecord(exp); string(got) != string(want) {
+			t.Errorf("encodeNonceRecord(%v) = %q, want %q", exp, got, want)
+		}
+		var rec nonceRecord
+		if err := decodeBytes(encodeNonceRecord(exp), &rec); err != nil || !rec.ExpiresAt.Equal(exp) {
+			t.Errorf("decoded %v, %v; want %v", rec.ExpiresAt, err, exp)
+		}
+	}
+}

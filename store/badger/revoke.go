@@ -35,10 +35,17 @@ func (d *DB) RevokeClient(ctx context.Context, clientID string) (int, error) {
 // Each batch reads the tokens it deletes, so a concurrent RotateRefresh or
 // UpdateToken of one of them conflicts with it and one side retries: a
 // token is never both rotated and counted as revoked.
-func (d *DB) revokeIndexed(ctx context.Context, kind, name string, match func(*store.Token) bool) (int, error) {
+func (d *DB) revokeIndexed(ctx context.Context, kind, name string, match func(*store.Token) bool) (n int, err error) {
 	if name == "" {
 		return 0, nil // empty names are never indexed
 	}
+	defer func() {
+		// After the deletions are committed (versions.go); a failed
+		// revocation may have committed some batches.
+		if n > 0 || err != nil {
+			d.versions.allTokensChanged()
+		}
+	}()
 	prefix := indexPrefix(kind, name)
 	total, batch := 0, d.revokeBatch
 	for {

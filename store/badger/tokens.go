@@ -44,40 +44,40 @@ func loadToken(txn *badgerdb.Txn, hash []byte) (*store.Token, error) {
 
 // putToken writes t and its index entries, first dropping the index
 // entries of a token it replaces, so an index never points at a token that
-// no longer belongs under it.
-func putToken(txn *badgerdb.Txn, t *store.Token, val []byte) error {
-	if err := dropIndexes(txn, t.Hash); err != nil {
-		return err
+// no longer belongs under it. It reports whether a token was replaced.
+func putToken(txn *badgerdb.Txn, t *store.Token, val []byte) (replaced bool, err error) {
+	if replaced, err = dropIndexes(txn, t.Hash); err != nil {
+		return false, err
 	}
 	if err := set(txn, tokenKey(t.Hash), val, t.ExpiresAt); err != nil {
-		return err
+		return false, err
 	}
 	for _, k := range tokenIndexKeys(t) {
 		if err := set(txn, k, nil, t.ExpiresAt); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return replaced, nil
 }
 
 // dropIndexes deletes the index entries of the token stored under hash, if
 // any (a later Set of the same key in this transaction wins over the
-// delete).
-func dropIndexes(txn *badgerdb.Txn, hash []byte) error {
+// delete), and reports whether there was one.
+func dropIndexes(txn *badgerdb.Txn, hash []byte) (bool, error) {
 	old := new(store.Token)
 	err := get(txn, tokenKey(hash), "token", old)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, k := range tokenIndexKeys(old) {
 		if err := txn.Delete(k); err != nil {
-			return err
+			return true, err
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // deleteToken removes t and its index entries.
@@ -122,7 +122,8 @@ func (d *DB) SaveTokens(ctx context.Context, ts ...*store.Token) error {
 	if err != nil {
 		return err
 	}
-	return d.groupWrite(ctx, saveTokens(ts, vals))
+	w := tokenWrite{d: d, ts: ts, vals: vals}
+	return d.groupWriteThen(ctx, w.apply, w.committed)
 }
 
 // saveTokensAlone is SaveTokens in a transaction of its own, bypassing the
@@ -132,18 +133,40 @@ func (d *DB) saveTokensAlone(ctx context.Context, ts ...*store.Token) error {
 	if err != nil {
 		return err
 	}
-	return d.update(ctx, saveTokens(ts, vals))
+	w := tokenWrite{d: d, ts: ts, vals: vals}
+	err = d.update(ctx, w.apply)
+	w.committed()
+	return err
 }
 
-// saveTokens writes the tokens ts, encoded as vals, and their indexes.
-func saveTokens(ts []*store.Token, vals [][]byte) func(txn *badgerdb.Txn) error {
-	return func(txn *badgerdb.Txn) error {
-		for i, t := range ts {
-			if err := putToken(txn, t, vals[i]); err != nil {
-				return err
-			}
+// tokenWrite writes the tokens ts, encoded as vals, and their indexes, and
+// counts the tokens it replaced as changed once that is committed
+// (versions.go). apply and committed run one after the other, in the
+// goroutine that commits.
+type tokenWrite struct {
+	d        *DB
+	ts       []*store.Token
+	vals     [][]byte
+	replaced [][]byte // hashes of stored tokens the last apply replaced
+}
+
+func (w *tokenWrite) apply(txn *badgerdb.Txn) error {
+	w.replaced = w.replaced[:0] // a retry starts over
+	for i, t := range w.ts {
+		replaced, err := putToken(txn, t, w.vals[i])
+		if err != nil {
+			return err
 		}
-		return nil
+		if replaced {
+			w.replaced = append(w.replaced, t.Hash)
+		}
+	}
+	return nil
+}
+
+func (w *tokenWrite) committed() {
+	for _, h := range w.replaced {
+		w.d.versions.tokenChanged(h)
 	}
 }
 
@@ -163,13 +186,15 @@ func (d *DB) GetToken(ctx context.Context, hash []byte) (*store.Token, error) {
 
 // RevokeToken deletes a live token; store.ErrNotFound if there is none.
 func (d *DB) RevokeToken(ctx context.Context, hash []byte) error {
-	return d.update(ctx, func(txn *badgerdb.Txn) error {
+	err := d.update(ctx, func(txn *badgerdb.Txn) error {
 		t, err := loadToken(txn, hash)
 		if err != nil {
 			return err
 		}
 		return deleteToken(txn, t)
 	})
+	d.versions.tokenChanged(hash)
+	return err
 }
 
 // RotateRefresh marks old rotated and saves next in one transaction. A
@@ -184,7 +209,16 @@ func (d *DB) RotateRefresh(ctx context.Context, old []byte, next ...*store.Token
 		return nil, err
 	}
 	var prev *store.Token
+	var replaced [][]byte // hashes of stored tokens next replaced
+	defer func() {
+		// update is done (committed or not) when this runs.
+		d.versions.tokenChanged(old)
+		for _, h := range replaced {
+			d.versions.tokenChanged(h)
+		}
+	}()
 	err = d.update(ctx, func(txn *badgerdb.Txn) error {
+		replaced = replaced[:0]
 		var err error
 		prev, err = loadToken(txn, old)
 		if err != nil {
@@ -203,8 +237,12 @@ func (d *DB) RotateRefresh(ctx context.Context, old []byte, next ...*store.Token
 			return err
 		}
 		for i, t := range next {
-			if err := putToken(txn, t, vals[i]); err != nil {
+			r, err := putToken(txn, t, vals[i])
+			if err != nil {
 				return err
+			}
+			if r {
+				replaced = append(replaced, t.Hash)
 			}
 		}
 		return nil
@@ -227,12 +265,15 @@ func (d *DB) UpdateToken(ctx context.Context, t *store.Token) error {
 	if err != nil {
 		return err
 	}
-	return d.update(ctx, func(txn *badgerdb.Txn) error {
+	err = d.update(ctx, func(txn *badgerdb.Txn) error {
 		if _, err := loadToken(txn, t.Hash); err != nil {
 			return err
 		}
-		return putToken(txn, t, vals[0])
+		_, err := putToken(txn, t, vals[0])
+		return err
 	})
+	d.versions.tokenChanged(t.Hash)
+	return err
 }
 
 // ConsumeToken deletes a live token of the given kind and returns it, in
@@ -251,6 +292,7 @@ func (d *DB) ConsumeToken(ctx context.Context, hash []byte, kind store.TokenKind
 		}
 		return deleteToken(txn, t)
 	})
+	d.versions.tokenChanged(hash)
 	if err != nil {
 		return nil, err
 	}
