@@ -119,6 +119,16 @@ func (a *App) Server(name string) (*Server, error) {
 	return srv, nil
 }
 
+// serverFor returns the named server of the oauth app that ctx loads,
+// for the handlers' Provision.
+func serverFor(ctx caddy.Context, name string) (*Server, error) {
+	appIface, err := ctx.App("oauth")
+	if err != nil {
+		return nil, fmt.Errorf("getting oauth app: %v", err)
+	}
+	return appIface.(*App).Server(name)
+}
+
 // Interface guards
 var (
 	_ caddy.App          = (*App)(nil)

@@ -106,11 +106,7 @@ func (RequireOAuth) CaddyModule() caddy.ModuleInfo {
 // Provision finds the server in the oauth app and prepares the header names.
 func (h *RequireOAuth) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	appIface, err := ctx.App("oauth")
-	if err != nil {
-		return fmt.Errorf("getting oauth app: %v", err)
-	}
-	srv, err := appIface.(*App).Server(h.Server)
+	srv, err := serverFor(ctx, h.Server)
 	if err != nil {
 		return err
 	}

@@ -96,11 +96,7 @@ func (OAuthServer) CaddyModule() caddy.ModuleInfo {
 // Provision finds the server in the oauth app and builds the routes.
 func (h *OAuthServer) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	appIface, err := ctx.App("oauth")
-	if err != nil {
-		return fmt.Errorf("getting oauth app: %v", err)
-	}
-	srv, err := appIface.(*App).Server(h.Server)
+	srv, err := serverFor(ctx, h.Server)
 	if err != nil {
 		return err
 	}
