@@ -116,9 +116,13 @@ rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' | cut -d. -f1; }
 wrkrun() { wrk -t2 -c"$CONNS" -d"${DUR}s" --latency "$@"; }
 
 echo "running ${DUR}s per case, $CONNS connections..." >&2
-A=$(wrkrun http://127.0.0.1:18081/ | rps)
+# (a) runs before and after (b) and (c) and its mean is the reference, so a
+# drift of the machine during the run does not favour either side.
+A1=$(wrkrun http://127.0.0.1:18081/ | rps)
 B=$(wrkrun -H "Authorization: Bearer $OPAQUE" http://127.0.0.1:18082/ | rps)
 C=$(wrkrun -H "Authorization: Bearer $JWT" http://127.0.0.1:18083/ | rps)
+A2=$(wrkrun http://127.0.0.1:18081/ | rps)
+A=$(( (A1 + A2) / 2 ))
 A_GO=$("$OUT/loadgen" -mode plain -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18081/ | awk '{print $2}')
 D=$("$OUT/loadgen" -mode oauth1 -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18082/ \
 	-consumer-key bench1 -consumer-secret bench1-secret -token "$O1_TOKEN" -token-secret "$O1_SECRET" | awk '{print $2}')
@@ -142,7 +146,7 @@ echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1); wrk and Caddy share the cores"
 echo
 printf '| case | req/s | ratio to (a) |\n|---|---:|---:|\n'
-printf '| (a) reverse_proxy, no auth | %s | 1.00 |\n' "$A"
+printf '| (a) reverse_proxy, no auth (mean of %s before and %s after (b), (c)) | %s | 1.00 |\n' "$A1" "$A2" "$A"
 printf '| (b) require_oauth, opaque token | %s | %s |\n' "$B" "$(ratio "$B" "$A")"
 printf '| (c) require_oauth, JWT | %s | %s |\n' "$C" "$(ratio "$C" "$A")"
 printf '| (d) require_oauth, OAuth 1 HMAC-SHA1 (loadgen; (a) under loadgen: %s) | %s | %s |\n' "$A_GO" "$D" "$(ratio "$D" "$A_GO")"

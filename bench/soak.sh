@@ -2,7 +2,8 @@
 # Soak test for token issuance: runs client_credentials issuance with wrk for
 # a while (default 300 s) against a server whose tokens live 30 s, and
 # samples Caddy's RSS and the store's size on disk every 15 s, so one can
-# see both level off once tokens expire. Needs wrk (apt-get install wrk).
+# see both level off once tokens expire. RSS is split into anonymous memory
+# and file-backed pages (Badger mmaps its tables), next to the Go heap. Needs wrk (apt-get install wrk).
 # Usage: bench/soak.sh [seconds, default 300] [connections, default 32]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,12 +52,13 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Authorization"] = "Basic c29hazpzb2FrLXNlY3JldA=="
 LUA
 wrk -t2 -c"$CONNS" -d"${DUR}s" -s "$OUT/soak.lua" http://127.0.0.1:18070/oauth2/token >"$OUT/soak.wrk" & WRK=$!
-printf '| t (s) | RSS (MiB) | store on disk (MiB) |\n|---:|---:|---:|\n'
+printf '| t (s) | RSS (MiB) | of which anonymous | of which file-backed (mmap of the store) | Go heap in use | store on disk (MiB) |\n|---:|---:|---:|---:|---:|---:|\n'
 for ((t = 15; t <= DUR; t += 15)); do
 	sleep 15
-	rss=$(awk '/VmRSS/{printf "%.0f", $2/1024}' /proc/$CADDY_PID/status)
+	mib() { awk -v k="$1:" '$1 == k {printf "%.0f", $2/1024}' /proc/$CADDY_PID/status; }
+	heap=$(curl -s http://127.0.0.1:18029/debug/vars | grep -o '"HeapInuse": *[0-9]*' | awk -F: '{printf "%.0f", $2/1048576}')
 	disk=$(du -sm "$DATA/store" | cut -f1)
-	printf '| %d | %s | %s |\n' "$t" "$rss" "$disk"
+	printf '| %d | %s | %s | %s | %s | %s |\n' "$t" "$(mib VmRSS)" "$(mib RssAnon)" "$(mib RssFile)" "$heap" "$disk"
 done
 wait $WRK
 grep -E 'Requests/sec|Non-2xx' "$OUT/soak.wrk" || true

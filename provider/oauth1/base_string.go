@@ -12,13 +12,22 @@ import (
 // lowercased, the default port (80 for http, 443 for https) dropped, an
 // empty path written as "/", no query or fragment.
 func BaseStringURI(scheme, host, escapedPath string) (string, error) {
-	scheme = strings.ToLower(scheme)
-	if scheme != "http" && scheme != "https" {
-		return "", errors.New("oauth1: scheme must be http or https")
+	scheme, host, escapedPath, err := baseURIParts(strings.ToLower(scheme), strings.ToLower(host), escapedPath)
+	if err != nil {
+		return "", err
 	}
-	host = strings.ToLower(host)
+	return scheme + "://" + host + escapedPath, nil
+}
+
+// baseURIParts checks and normalizes the already lowercased scheme and
+// host and the path of a base string URI (§3.4.1.2): default port
+// dropped, empty path written as "/".
+func baseURIParts(scheme, host, escapedPath string) (string, string, string, error) {
+	if scheme != "http" && scheme != "https" {
+		return "", "", "", errors.New("oauth1: scheme must be http or https")
+	}
 	if host == "" {
-		return "", errors.New("oauth1: empty host")
+		return "", "", "", errors.New("oauth1: empty host")
 	}
 	// A port follows the last colon, unless that colon is inside an IPv6
 	// literal's brackets.
@@ -31,7 +40,18 @@ func BaseStringURI(scheme, host, escapedPath string) (string, error) {
 	if escapedPath == "" {
 		escapedPath = "/"
 	}
-	return scheme + "://" + host + escapedPath, nil
+	return scheme, host, escapedPath, nil
+}
+
+// sortParams sorts encoded parameters as §3.4.1.3.2 says: by name, then
+// by value, in ascending byte order.
+func sortParams(enc []Param) {
+	slices.SortFunc(enc, func(a, b Param) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
 }
 
 // NormalizeParameters is §3.4.1.3.2: every name and value §3.6-encoded,
@@ -45,12 +65,7 @@ func NormalizeParameters(params []Param) string {
 		enc[i] = Param{Name: Encode(p.Name), Value: Encode(p.Value)}
 		n += len(enc[i].Name) + len(enc[i].Value) + 2
 	}
-	slices.SortFunc(enc, func(a, b Param) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Value, b.Value)
-	})
+	sortParams(enc)
 	var b strings.Builder
 	b.Grow(n)
 	for i, p := range enc {
@@ -77,22 +92,9 @@ func BaseString(method, baseURI, normalizedParams string) string {
 // the server computes one for every signed request, and the three-step
 // version allocates a string per step and per escaped value.
 func appendBaseString(dst []byte, method, scheme, host, escapedPath string, params []Param) ([]byte, error) {
-	scheme = lowerASCII(scheme)
-	if scheme != "http" && scheme != "https" {
-		return dst, errors.New("oauth1: scheme must be http or https")
-	}
-	host = lowerASCII(host)
-	if host == "" {
-		return dst, errors.New("oauth1: empty host")
-	}
-	if i := strings.LastIndexByte(host, ':'); i > strings.LastIndexByte(host, ']') {
-		port := host[i+1:]
-		if scheme == "http" && port == "80" || scheme == "https" && port == "443" || port == "" {
-			host = host[:i]
-		}
-	}
-	if escapedPath == "" {
-		escapedPath = "/"
+	scheme, host, escapedPath, err := baseURIParts(lowerASCII(scheme), lowerASCII(host), escapedPath)
+	if err != nil {
+		return dst, err
 	}
 	dst = appendEncode(dst, upperASCII(method))
 	dst = append(dst, '&')
@@ -110,12 +112,7 @@ func appendBaseString(dst []byte, method, scheme, host, escapedPath string, para
 	for _, p := range params {
 		enc = append(enc, Param{Name: Encode(p.Name), Value: Encode(p.Value)})
 	}
-	slices.SortFunc(enc, func(a, b Param) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Value, b.Value)
-	})
+	sortParams(enc)
 	// The normalized parameters are encoded once more as the base
 	// string's third part: "=" is %3D, "&" is %26.
 	for i, p := range enc {
