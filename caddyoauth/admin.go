@@ -32,6 +32,7 @@ const maxAdminBody = 64 << 10
 //	GET    /oauth/<server>/clients/<id>            show a client
 //	PATCH  /oauth/<server>/clients/<id>            change a stored client
 //	DELETE /oauth/<server>/clients/<id>            revoke its tokens and delete it
+//	POST   /oauth/<server>/clients/<id>/secret     replace a stored client's secret (the new one, this once)
 //	POST   /oauth/<server>/users                   add a user (201)
 //	GET    /oauth/<server>/users                   list users, static and stored
 //	GET    /oauth/<server>/users/<name>            show a user
@@ -106,6 +107,13 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 			return reply(w, http.StatusOK, res, err)
 		}
 		return methodNotAllowed(w, r, http.MethodGet, http.MethodPatch, http.MethodDelete)
+
+	case len(rest) == 3 && rest[0] == "clients" && rest[2] == "secret":
+		if r.Method != http.MethodPost {
+			return methodNotAllowed(w, r, http.MethodPost)
+		}
+		c, err := m.rotateSecret(ctx, rest[1])
+		return reply(w, http.StatusOK, c, err)
 
 	case len(rest) == 1 && rest[0] == "users":
 		switch r.Method {

@@ -314,6 +314,63 @@ func TestAdminAPI(t *testing.T) {
 		clientToken(t, adminAuth, "static-app", "static-secret")
 	})
 
+	t.Run("rotating a secret: the new one works at once, the old one nowhere, issued tokens stay", func(t *testing.T) {
+		before := clientToken(t, adminAuth, "svc", svcSecret)
+		if s := apiStatus(t, adminGateway, before.AccessToken); s != http.StatusOK {
+			t.Fatalf("before the rotation: API status %d", s)
+		}
+		var c clientView
+		raw := adminJSON(t, http.MethodPost, base+"/clients/svc/secret", "", http.StatusOK, &c)
+		if c.ClientID != "svc" || len(c.ClientSecret) != 43 || c.ClientSecret == svcSecret || !c.HasSecret {
+			t.Fatalf("rotated client %s", raw)
+		}
+		old := svcSecret
+		svcSecret = c.ClientSecret
+		if status, _, _ := tokenRequest(t, adminAuth, "svc", old, url.Values{"grant_type": {"client_credentials"}}); status != http.StatusUnauthorized {
+			t.Errorf("the old secret at the token endpoint: status %d, want 401", status)
+		}
+		if s := requestToken(t, adminAuth, "svc", old); s != http.StatusUnauthorized {
+			t.Errorf("an OAuth 1 request signed with the old secret: %d, want 401", s)
+		}
+		clientToken(t, adminAuth, "svc", svcSecret)
+		if s := requestToken(t, adminAuth, "svc", svcSecret); s != http.StatusOK {
+			t.Errorf("an OAuth 1 request signed with the new secret: %d", s)
+		}
+		if s := apiStatus(t, adminGateway, before.AccessToken); s != http.StatusOK {
+			t.Errorf("a token issued before the rotation: API status %d, want 200", s)
+		}
+		_, _, body := adminCall(t, http.MethodGet, base+"/clients/svc", "")
+		if strings.Contains(body, svcSecret) || strings.Contains(body, "client_secret") {
+			t.Errorf("GET after the rotation shows the secret: %s", body)
+		}
+	})
+
+	t.Run("rotating refuses static, public and unknown clients", func(t *testing.T) {
+		for _, c := range []struct {
+			path   string
+			method string
+			status int
+			msg    string
+		}{
+			{base + "/clients/static-app/secret", http.MethodPost, http.StatusConflict, "client static-app is defined in the Caddyfile/config and cannot be changed through the API"},
+			{base + "/clients/" + generated + "/secret", http.MethodPost, http.StatusBadRequest, "client " + generated + " is public and has no secret"},
+			{base + "/clients/nobody/secret", http.MethodPost, http.StatusNotFound, "no client nobody"},
+			{base + "/clients/svc/secret", http.MethodGet, http.StatusMethodNotAllowed, ""},
+		} {
+			status, h, body := adminCall(t, c.method, c.path, "")
+			if status != c.status {
+				t.Errorf("%s %s: %d %s, want %d", c.method, c.path, status, body, c.status)
+				continue
+			}
+			if c.msg != "" {
+				if msg := apiErrorOf(t, h, body); msg != c.msg {
+					t.Errorf("%s %s: error %q, want %q", c.method, c.path, msg, c.msg)
+				}
+			}
+		}
+		clientToken(t, adminAuth, "static-app", "static-secret")
+	})
+
 	var (
 		svc2Secret string
 		svc2Tokens int // issued to svc2 and not yet revoked

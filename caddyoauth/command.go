@@ -123,7 +123,18 @@ func buildOAuthCommand(cmd *cobra.Command) {
 		Args:  cobra.ExactArgs(1),
 		RunE:  runWith(cmdClientRemove),
 	}
-	client.AddCommand(clientAdd, clientList, clientRemove)
+	clientSecret := &cobra.Command{
+		Use:   "secret <client_id> [--revoke] [--json]",
+		Short: "Replaces a stored client's secret and prints the new one",
+		Long: "Replaces a stored client's secret and prints the new one. The old secret stops working at once, " +
+			"for OAuth 2 client authentication and OAuth 1 signatures; tokens already issued stay valid " +
+			"unless --revoke is given (do that when the old secret leaked).",
+		Args: cobra.ExactArgs(1),
+		RunE: runWith(cmdClientSecret),
+	}
+	clientSecret.Flags().Bool("revoke", false, "Also revoke every token issued to the client")
+	clientSecret.Flags().Bool("json", false, "Print the admin API's JSON")
+	client.AddCommand(clientAdd, clientList, clientRemove, clientSecret)
 
 	user := &cobra.Command{Use: "user", Short: "Adds, lists and removes users and sets their passwords"}
 	userAdd := &cobra.Command{
@@ -175,6 +186,7 @@ type manageBackend interface {
 	createClient(ctx context.Context, req clientRequest) (*clientView, error)
 	listClients(ctx context.Context) ([]clientView, error)
 	deleteClient(ctx context.Context, id string) (*revokeResult, error)
+	rotateSecret(ctx context.Context, id string) (*clientView, error)
 	createUser(ctx context.Context, req userRequest) (*userView, error)
 	listUsers(ctx context.Context) ([]userView, error)
 	setPassword(ctx context.Context, name, password string) error
@@ -366,6 +378,31 @@ func cmdClientRemove(cmd *cobra.Command, args []string, b manageBackend) error {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Removed client %s (%s revoked)\n", args[0], tokens(res.Revoked))
+	return nil
+}
+
+func cmdClientSecret(cmd *cobra.Command, args []string, b manageBackend) error {
+	c, err := b.rotateSecret(cmd.Context(), args[0])
+	if err != nil {
+		return err
+	}
+	fl := cmd.Flags()
+	out := cmd.OutOrStdout()
+	if revoke, _ := fl.GetBool("revoke"); revoke {
+		res, err := b.revoke(cmd.Context(), revokeRequest{ClientID: args[0]})
+		if err != nil {
+			// The new secret is in force: print it before failing.
+			fmt.Fprintf(out, "client_secret: %s\n", c.ClientSecret)
+			return fmt.Errorf("the secret was replaced, but revoking the tokens failed: %v", err)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "Revoked %s of client %s.\n", tokens(res.Revoked), args[0])
+	}
+	if asJSON, _ := fl.GetBool("json"); asJSON {
+		return printJSON(out, c)
+	}
+	fmt.Fprintf(out, "client_id:     %s\n", c.ClientID)
+	fmt.Fprintf(out, "client_secret: %s\n", c.ClientSecret)
+	fmt.Fprintln(cmd.ErrOrStderr(), "The client secret is shown only this once: store it now. The old one no longer works.")
 	return nil
 }
 
@@ -593,6 +630,11 @@ func (c *adminClient) listClients(context.Context) ([]clientView, error) {
 func (c *adminClient) deleteClient(_ context.Context, id string) (*revokeResult, error) {
 	var res revokeResult
 	return &res, c.call(http.MethodDelete, "/clients/"+url.PathEscape(id), nil, &res)
+}
+
+func (c *adminClient) rotateSecret(_ context.Context, id string) (*clientView, error) {
+	var v clientView
+	return &v, c.call(http.MethodPost, "/clients/"+url.PathEscape(id)+"/secret", nil, &v)
 }
 
 func (c *adminClient) createUser(_ context.Context, req userRequest) (*userView, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -189,6 +190,31 @@ func TestCLIThroughAdminAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("client secret replaces the secret; --revoke also revokes the client's tokens", func(t *testing.T) {
+		tok := clientToken(t, cliAuth, "cli-app", secret)
+		id, rotated := addedClient(t, cli(t, "", "client", "secret", "cli-app"))
+		if id != "cli-app" || len(rotated) != 43 || rotated == secret {
+			t.Fatalf("client secret printed %s / %q", id, rotated)
+		}
+		if status, _, _ := tokenRequest(t, cliAuth, "cli-app", secret, url.Values{"grant_type": {"client_credentials"}}); status != http.StatusUnauthorized {
+			t.Errorf("the old secret: status %d, want 401", status)
+		}
+		tok2 := clientToken(t, cliAuth, "cli-app", rotated)
+		if s := apiStatus(t, cliGateway, tok.AccessToken); s != http.StatusOK {
+			t.Errorf("a token issued before the rotation: API status %d, want 200", s)
+		}
+		_, again := addedClient(t, cli(t, "", "client", "secret", "cli-app", "--revoke"))
+		if again == rotated || len(again) != 43 {
+			t.Fatalf("second rotation printed %q", again)
+		}
+		for _, tk := range []tokenAnswer{tok, tok2} {
+			if s := apiStatus(t, cliGateway, tk.AccessToken); s != http.StatusUnauthorized {
+				t.Errorf("after --revoke: API status %d, want 401", s)
+			}
+		}
+		secret = again
+	})
+
 	t.Run("removing users and clients", func(t *testing.T) {
 		if out := cli(t, "", "user", "remove", "erin"); out != "Removed user erin (0 tokens revoked)\n" {
 			t.Errorf("user remove printed %q", out)
@@ -212,6 +238,8 @@ func TestCLIThroughAdminAPI(t *testing.T) {
 			{"removing a static client", "", []string{"client", "remove", "static-app"}, "client static-app is defined in the Caddyfile/config"},
 			{"removing a static user", "", []string{"user", "remove", "carol"}, "user carol is defined in the Caddyfile/config"},
 			{"removing an unknown client", "", []string{"client", "remove", "cli-app"}, "no client cli-app"},
+			{"rotating a static client's secret", "", []string{"client", "secret", "static-app"}, "client static-app is defined in the Caddyfile/config"},
+			{"rotating an unknown client's secret", "", []string{"client", "secret", "cli-app"}, "no client cli-app"},
 			{"an unknown server", "", []string{"client", "list", "--server", "nope"}, `oauth server "nope" is not configured`},
 			{"a client without a name", "", []string{"client", "add"}, "--name is required"},
 			{"an unknown scope", "", []string{"client", "add", "--name", "x", "--scope", "admin"}, `scope "admin" is not among the server's scopes`},
@@ -261,6 +289,12 @@ func TestCLIOffline(t *testing.T) {
 		}
 		_, secret = addedClient(t, out)
 		_, pwSecret = addedClient(t, mustCLI(t, "", off("client", "add", "--name", "Password app", "--id", "pw-app", "--grant", "password")...))
+		// Rotated offline: the running server must take the new secret.
+		id, rotated := addedClient(t, mustCLI(t, "", off("client", "secret", "pw-app")...))
+		if id != "pw-app" || rotated == pwSecret || len(rotated) != 43 {
+			t.Fatalf("client secret printed %s / %q", id, rotated)
+		}
+		pwSecret = rotated
 		mustCLI(t, "harry's password\n", off("user", "add", "harry")...)
 		out = mustCLI(t, "", off("client", "list")...)
 		if !strings.Contains(out, "off-app") || !strings.Contains(out, "pw-app") {

@@ -299,12 +299,8 @@ func (m *manager) createClient(ctx context.Context, req clientRequest) (*clientV
 	var secret string
 	if !c.Public {
 		var err error
-		if secret, err = provider.NewToken(nil); err != nil {
+		if secret, err = m.newSecret(c); err != nil {
 			return nil, err
-		}
-		c.SecretHash = provider.HashToken(secret)
-		if c.SealedSecret, err = m.sealer.Seal(oauth1.PurposeClientSecret, []byte(secret)); err != nil {
-			return nil, fmt.Errorf("sealing the client secret: %v", err)
 		}
 	}
 	if err := m.st.CreateClient(ctx, c); err != nil {
@@ -314,6 +310,57 @@ func (m *manager) createClient(ctx context.Context, req clientRequest) (*clientV
 		return nil, err
 	}
 	m.logger.Info("client registered", zap.String("client_id", id), zap.Bool("public", c.Public))
+	v := viewOf(c)
+	v.ClientSecret = secret
+	return &v, nil
+}
+
+// newSecret gives c a fresh 256-bit secret, kept only as its SHA-256
+// (OAuth 2 authentication) and sealed (the OAuth 1 HMAC key), and returns
+// it for the one answer that shows it.
+func (m *manager) newSecret(c *store.Client) (string, error) {
+	secret, err := provider.NewToken(nil)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := m.sealer.Seal(oauth1.PurposeClientSecret, []byte(secret))
+	if err != nil {
+		return "", fmt.Errorf("sealing the client secret: %v", err)
+	}
+	c.SecretHash, c.SealedSecret = provider.HashToken(secret), sealed
+	return secret, nil
+}
+
+// rotateSecret replaces a stored confidential client's secret with a new
+// one, shown in this answer only. The old secret stops working at once,
+// for OAuth 2 client authentication and for OAuth 1 signatures alike;
+// tokens already issued stay valid (revoke them too when the old secret
+// leaked: POST /revoke {"client_id": ...}, or the CLI's --revoke).
+func (m *manager) rotateSecret(ctx context.Context, id string) (*clientView, error) {
+	if _, ok := m.staticClients[id]; ok {
+		return nil, staticClientError(id)
+	}
+	c, err := m.st.GetClient(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("no client %s", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.Public {
+		return nil, badRequest("client %s is public and has no secret", id)
+	}
+	secret, err := m.newSecret(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.st.UpdateClient(ctx, c); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound("no client %s", id)
+		}
+		return nil, err
+	}
+	m.logger.Info("client secret rotated", zap.String("client_id", id))
 	v := viewOf(c)
 	v.ClientSecret = secret
 	return &v, nil
