@@ -152,7 +152,7 @@ type ClientConfig struct {
 	RedirectURIs []string `json:"redirect_uris,omitempty"`
 
 	// The OAuth 1 callback URIs; oauth_callback must match one of them
-	// exactly (or be "oob"). Empty allows any absolute http(s) callback.
+	// exactly (or be "oob"). Empty allows only "oob".
 	CallbackURIs []string `json:"callback_uris,omitempty"`
 
 	// The scopes this client may ask for. Empty means all of the server's.

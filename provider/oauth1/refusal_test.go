@@ -452,16 +452,29 @@ func TestRequestTokenRules(t *testing.T) {
 			}
 		})
 	}
-	t.Run("callbacks must be absolute http(s) URIs without fragment", func(t *testing.T) {
-		open := &store.Client{ID: "open"}
-		for _, cb := range []string{"/relative", "javascript:alert(1)", "https://x.example/cb#frag", "ftp://x.example/", "https://user:pw@x.example/", "http:///nohost"} {
-			if e := checkCallback(cb, open); e == nil {
+	t.Run("callbacks must be registered absolute http(s) URIs without fragment", func(t *testing.T) {
+		bad := []string{"/relative", "javascript:alert(1)", "https://x.example/cb#frag", "ftp://x.example/", "https://user:pw@x.example/", "http:///nohost"}
+		// Even registered, a malformed callback is refused.
+		reg := &store.Client{ID: "reg", CallbackURIs: append([]string{"http://127.0.0.1:8080/cb", "https://x.example/cb?a=1"}, bad...)}
+		for _, cb := range bad {
+			if e := checkCallback(cb, reg); e == nil {
 				t.Errorf("callback %q accepted", cb)
 			}
 		}
 		for _, cb := range []string{"oob", "http://127.0.0.1:8080/cb", "https://x.example/cb?a=1"} {
-			if e := checkCallback(cb, open); e != nil {
+			if e := checkCallback(cb, reg); e != nil {
 				t.Errorf("callback %q refused: %v", cb, e)
+			}
+		}
+		// Without registered callbacks only oob is allowed: no open
+		// redirector for the verifier.
+		none := &store.Client{ID: "none"}
+		if e := checkCallback("oob", none); e != nil {
+			t.Errorf("oob refused for a client without callbacks: %v", e)
+		}
+		for _, cb := range []string{"http://127.0.0.1:8080/cb", "https://attacker.example/cb"} {
+			if e := checkCallback(cb, none); e == nil {
+				t.Errorf("callback %q accepted for a client without registered callbacks", cb)
 			}
 		}
 	})

@@ -88,8 +88,11 @@ func (s *Server) RequestToken(w http.ResponseWriter, r *http.Request, u RequestU
 }
 
 // checkCallback enforces §2.1: oauth_callback is "oob" or an absolute URI;
-// we also require http(s), no fragment, and, when the client registered
-// callback URIs, an exact match with one of them (no open redirector).
+// we also require http(s), no fragment, and an exact match with one of the
+// client's registered callback URIs, so the authorization step never sends
+// a verifier to a place the client did not register (no open redirector).
+// A client without callback URIs may only use "oob", as an OAuth 2 client
+// without redirect URIs gets no authorization code.
 func checkCallback(cb string, c *store.Client) *provider.Error {
 	if cb == callbackOOB {
 		return nil
@@ -102,7 +105,10 @@ func checkCallback(cb string, c *store.Client) *provider.Error {
 		u.Fragment != "" || strings.Contains(cb, "#") || u.User != nil {
 		return badRequest(ProblemParameterRejected, "oauth_callback must be an absolute http(s) URI without fragment, or oob")
 	}
-	if len(c.CallbackURIs) > 0 && !slices.Contains(c.CallbackURIs, cb) {
+	if len(c.CallbackURIs) == 0 {
+		return badRequest(ProblemParameterRejected, "this client has no registered callback URI: use oob, or register one")
+	}
+	if !slices.Contains(c.CallbackURIs, cb) {
 		return badRequest(ProblemParameterRejected, "oauth_callback is not registered for this client")
 	}
 	return nil

@@ -365,7 +365,7 @@ func TestRFC5849Section12ServerFlow(t *testing.T) {
 // a query of its own.
 func TestRFC5849Section21Plaintext(t *testing.T) {
 	e := newEnv(t, nil)
-	e.addClient(t, "jd83jd92dhsh93js", "ja893SD9", nil)
+	e.addClient(t, "jd83jd92dhsh93js", "ja893SD9", func(c *store.Client) { c.CallbackURIs = []string{"http://client.example.net/cb?x=1"} })
 	r := httptest.NewRequest(http.MethodPost, "https://server.example.com/request_temp_credentials", nil)
 	r.Header.Set("Authorization", oneLine(`OAuth realm="Example",
     oauth_consumer_key="jd83jd92dhsh93js",
