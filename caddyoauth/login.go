@@ -39,8 +39,12 @@ func (s *Server) newLogin(prefix string, pages *provider.Pages) (*login.Manager,
 		// Secure on TLS, or behind a trusted proxy that says https.
 		SecureCookies: func(r *http.Request) bool { return requestURL(r).Secure },
 		ClientIP:      clientIP,
-		ReturnURI:     originalRequestURI,
-		Audit:         s.audit,
+		ContextClientIP: func(ctx context.Context) string {
+			ip, _ := caddyhttp.GetVar(ctx, caddyhttp.ClientIPVarKey).(string)
+			return ip
+		},
+		ReturnURI: originalRequestURI,
+		Audit:     s.audit,
 	})
 }
 

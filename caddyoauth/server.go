@@ -198,6 +198,10 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 			return nil, fmt.Errorf("loading templates: %v", err)
 		}
 	}
+	lm, err := s.newLogin(prefix, pages)
+	if err != nil {
+		return nil, err
+	}
 	accessTTL := time.Duration(s.cfg.AccessTokenTTL)
 	o2, err := oauth2.New(oauth2.Config{
 		Issuer:          s.cfg.Issuer,
@@ -209,17 +213,14 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 		DefaultScopes:   s.cfg.DefaultScopes,
 		Grants:          s.cfg.Grants,
 		Audit:           s.audit,
-		Passwords:       s.passwords,
-		Pages:           pages,
-		TokenFormat:     s.cfg.TokenFormat,
-		JWTAlgorithm:    jwt.Algorithm(s.cfg.JWTAlgorithm),
-		JWTKeyRotation:  time.Duration(s.cfg.JWTKeyRotation),
-		Audience:        s.cfg.Audience,
+		// The password grant shares the login form's lockout.
+		Passwords:      lm,
+		Pages:          pages,
+		TokenFormat:    s.cfg.TokenFormat,
+		JWTAlgorithm:   jwt.Algorithm(s.cfg.JWTAlgorithm),
+		JWTKeyRotation: time.Duration(s.cfg.JWTKeyRotation),
+		Audience:       s.cfg.Audience,
 	}, s.store, s.clients)
-	if err != nil {
-		return nil, err
-	}
-	lm, err := s.newLogin(prefix, pages)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,9 @@
 package provider
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // PasswordChecker verifies a resource owner's password (login form, OAuth 2
 // password grant). The Caddy glue implements it with Caddy's own bcrypt and
@@ -9,3 +12,8 @@ import "context"
 type PasswordChecker interface {
 	CheckPassword(ctx context.Context, username, password string) (bool, error)
 }
+
+// ErrTooManyAttempts is what a rate-limited PasswordChecker returns, without
+// checking the password, while the username or the caller's address is
+// locked out after repeated failures.
+var ErrTooManyAttempts = errors.New("too many failed sign-in attempts; try again later")

@@ -49,7 +49,9 @@
 // one known account does not buy a password sprayer fresh guesses.
 // Attempts still being checked count as failures in advance, so parallel
 // requests cannot get past the limit. The numbers are Config fields
-// (MaxFailures, FailureWindow, LockoutDuration).
+// (MaxFailures, FailureWindow, LockoutDuration). Manager.CheckPassword
+// applies the same counters to passwords checked elsewhere (the OAuth 2
+// password grant), refusing with provider.ErrTooManyAttempts.
 //
 // Counters live in memory: they start empty after a restart and are not
 // shared between servers. At most MaxTrackedKeys (default 100,000) keys

@@ -1,6 +1,8 @@
 package login
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/caddy-oauth/caddy-oauth/provider"
 )
 
 // fail makes n failed logins for user, from addr.
@@ -188,5 +192,51 @@ func TestLimiterForgetsCleanKeys(t *testing.T) {
 	l.end(now, succeeded, "user:a", "user:a", "addr:x")
 	if l.size() != 0 {
 		t.Fatalf("%d keys tracked after a clean success", l.size())
+	}
+}
+
+// ctxAddr carries a test client address to Config.ContextClientIP.
+type ctxAddr struct{}
+
+// TestCheckPasswordSharesTheLockout: the OAuth 2 password grant checks
+// passwords through Manager.CheckPassword, which must count and refuse
+// exactly like the login form, or the token endpoint would be a way
+// around the lockout.
+func TestCheckPasswordSharesTheLockout(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.ContextClientIP = func(ctx context.Context) string { s, _ := ctx.Value(ctxAddr{}).(string); return s }
+	})
+	from := func(addr string) context.Context { return context.WithValue(context.Background(), ctxAddr{}, addr) }
+	check := func(user, pw, addr string) (bool, error) { return e.m.CheckPassword(from(addr), user, pw) }
+
+	if ok, err := check("alice", alicePassword, "198.51.100.1"); !ok || err != nil {
+		t.Fatalf("right password: %v, %v", ok, err)
+	}
+	// Failures through the grant lock the username for the form...
+	for i := range DefaultMaxFailures {
+		if ok, err := check("alice", "wrong password", fmt.Sprintf("198.51.100.%d", i+1)); ok || err != nil {
+			t.Fatalf("failure %d: %v, %v", i+1, ok, err)
+		}
+	}
+	expectLocked(t, e, "alice", alicePassword, "203.0.113.7:4000", DefaultLockoutDuration)
+	// ...and for the grant, without checking the password.
+	calls := e.checker.calls.Load()
+	if ok, err := check("alice", alicePassword, "203.0.113.8"); ok || !errors.Is(err, provider.ErrTooManyAttempts) {
+		t.Fatalf("locked user through the grant: %v, %v", ok, err)
+	}
+	if e.checker.calls.Load() != calls {
+		t.Fatal("the password was checked during a lockout")
+	}
+
+	// Form failures from one address lock that address for the grant.
+	const attacker = "198.51.100.66"
+	fail(t, e, "bob", attacker+":4000", DefaultMaxFailures)
+	if ok, err := check("carol", "x", attacker); ok || !errors.Is(err, provider.ErrTooManyAttempts) {
+		t.Fatalf("locked address through the grant: %v, %v", ok, err)
+	}
+
+	e.clock.Advance(DefaultLockoutDuration)
+	if ok, err := check("alice", alicePassword, attacker); !ok || err != nil {
+		t.Fatalf("after the lockout: %v, %v", ok, err)
 	}
 }

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -60,6 +61,9 @@ type Config struct {
 	// ClientIP returns the client's address for the per-address lockout.
 	// Default: the host part of r.RemoteAddr. "" skips the address count.
 	ClientIP func(*http.Request) string
+	// ContextClientIP is ClientIP for CheckPassword, which has only the
+	// request's context. Nil or "" skips the address count there.
+	ContextClientIP func(context.Context) string
 	// ReturnURI returns the path and query a login started by
 	// RedirectToLogin returns to. Default: r.URL.RequestURI() (the glue
 	// passes the original URI when a prefix was stripped).

@@ -2,6 +2,7 @@ package oauth2
 
 import (
 	"context"
+	"errors"
 	"net/url"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
@@ -25,6 +26,9 @@ func (s *Server) grantPassword(ctx context.Context, client *store.Client, form u
 		return nil, e
 	}
 	ok, err := s.cfg.Passwords.CheckPassword(ctx, username, password)
+	if errors.Is(err, provider.ErrTooManyAttempts) {
+		return nil, provider.ErrInvalidGrant(err.Error())
+	}
 	if err != nil {
 		return nil, s.storeFailed("check password", err)
 	}

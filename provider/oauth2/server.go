@@ -86,7 +86,9 @@ type Config struct {
 	Entropy io.Reader
 	Audit   provider.Auditor
 	// Passwords checks resource owner credentials for the password grant;
-	// required when that grant is enabled.
+	// required when that grant is enabled. A checker that rate-limits
+	// (login.Manager) refuses with provider.ErrTooManyAttempts, answered
+	// as invalid_grant.
 	Passwords provider.PasswordChecker
 	// Pages renders consent and error pages; nil means defaults with a
 	// per-process CSRF key.

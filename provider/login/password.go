@@ -1,0 +1,39 @@
+package login
+
+import (
+	"context"
+
+	"github.com/caddy-oauth/caddy-oauth/provider"
+)
+
+// CheckPassword checks a resource owner's password outside the login form
+// (the OAuth 2 password grant) under the login form's brute-force limits,
+// so the token endpoint is not a way around them: the same counters per
+// username and per address (Config.ContextClientIP), and while either is
+// locked provider.ErrTooManyAttempts without checking the password. It
+// makes the Manager a provider.PasswordChecker.
+func (m *Manager) CheckPassword(ctx context.Context, username, password string) (bool, error) {
+	userKey := "user:" + username
+	keys := []string{userKey}
+	if m.cfg.ContextClientIP != nil {
+		if ip := m.cfg.ContextClientIP(ctx); ip != "" {
+			keys = append(keys, "addr:"+addressKey(ip))
+		}
+	}
+	if ok, _ := m.limit.begin(m.now(), keys...); !ok {
+		return false, provider.ErrTooManyAttempts
+	}
+	result := aborted
+	defer func() { m.limit.end(m.now(), result, userKey, keys...) }()
+	good, err := m.cfg.Passwords.CheckPassword(ctx, username, password)
+	switch {
+	case err != nil:
+	case good:
+		result = succeeded
+	default:
+		result = failed
+	}
+	return good, err
+}
+
+var _ provider.PasswordChecker = (*Manager)(nil)
