@@ -218,6 +218,7 @@ func (h *RequireOAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	v := h.verifiers()
 	c, perr := h.findCredential(r, v)
 	if perr != nil {
+		h.audit(r, protocolOAuth2, nil, perr)
 		h.refuseBearer(w, r, perr, "")
 		return nil
 	}
@@ -226,14 +227,14 @@ func (h *RequireOAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	case protocolOAuth2:
 		id, perr = v.o2.VerifyBearer(r.Context(), c.token)
 		if perr != nil {
-			h.debug("bearer token refused", r, perr)
+			h.audit(r, protocolOAuth2, nil, perr)
 			h.refuseBearer(w, r, perr, "")
 			return nil
 		}
 	case protocolOAuth1:
 		id, perr = v.o1.Verify(r, requestURL(r))
 		if perr != nil {
-			h.debug("oauth1 request refused", r, perr)
+			h.audit(r, protocolOAuth1, nil, perr)
 			h.refuseOAuth1(w, r, v, perr)
 			return nil
 		}
@@ -242,7 +243,7 @@ func (h *RequireOAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 		return nil
 	}
 	if !provider.ContainsAll(id.Scopes, h.Scopes) {
-		h.debug("insufficient scope", r, nil)
+		h.audit(r, id.Protocol, id, provider.NewError(http.StatusForbidden, "insufficient_scope", "lacks "+h.needScope))
 		if id.Protocol == protocolOAuth1 {
 			h.refuseOAuth1(w, r, v, provider.NewError(http.StatusForbidden, oauth1.ProblemPermissionDenied, "the token lacks a required scope: "+h.needScope))
 		} else {
@@ -435,6 +436,24 @@ func (h *RequireOAuth) debug(msg string, r *http.Request, e *provider.Error) {
 		}
 		ce.Write(fields...)
 	}
+}
+
+// audit records a refused request as a "request_refused" event of the
+// server (the oauth log and caddy_oauth_events_total): the protocol, why,
+// and for a valid token without the scope, whose it was. The credential
+// itself is never part of it. A request without any credential is not an
+// event (it is the normal first step of a client that waits for the
+// challenge); it is logged at debug level only.
+func (h *RequireOAuth) audit(r *http.Request, protocol string, id *provider.Identity, e *provider.Error) {
+	ev := provider.Event{Name: "request_refused", Protocol: protocol, Reason: e.Code}
+	if e.Description != "" {
+		ev.Reason += ": " + e.Description
+	}
+	if id != nil {
+		ev.ClientID, ev.User = id.ClientID, id.User
+	}
+	h.srv.audit.Emit(ev)
+	h.debug("request refused", r, e)
 }
 
 // Interface guards

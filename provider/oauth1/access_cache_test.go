@@ -99,6 +99,16 @@ func TestTokenCacheAnswersRepeatedRequests(t *testing.T) {
 	if _, perr := e.srv.Verify(r, apiURL); perr == nil || perr.Code != ProblemNonceUsed {
 		t.Fatalf("replay of a cached token's request: %v, want nonce_used", perr)
 	}
+	// The replay is audited with whom it was for.
+	var replays []provider.Event
+	for _, ev := range e.eventsCopy() {
+		if ev.Name == "nonce_replayed" {
+			replays = append(replays, ev)
+		}
+	}
+	if len(replays) != 1 || replays[0].ClientID != "c1" || replays[0].User != "bob" || replays[0].Protocol != provider.ProtocolOAuth1 {
+		t.Fatalf("nonce_replayed events %+v, want one for c1/bob", replays)
+	}
 	bad := c1Access
 	bad.TokenSecret = "wrong"
 	mustRefuse(t, e, bad, ProblemSignatureInvalid)

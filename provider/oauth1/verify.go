@@ -140,6 +140,14 @@ func (s *Server) verifyRequest(ctx context.Context, r *http.Request, u RequestUR
 			return nil, provider.ErrServer()
 		}
 		if !fresh {
+			// A replayed request (or a client reusing nonces): worth an
+			// operator's attention, unlike a bad signature.
+			ev := provider.Event{Name: "nonce_replayed", Protocol: provider.ProtocolOAuth1, ClientID: v.client.ID,
+				Reason: "oauth_nonce already used with this timestamp and token"}
+			if v.access != nil {
+				ev.User = v.access.id.User
+			}
+			s.cfg.Audit.Emit(ev)
 			return nil, unauthorized(ProblemNonceUsed, "nonce already used")
 		}
 	}
