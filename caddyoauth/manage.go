@@ -331,12 +331,9 @@ func (m *manager) newSecret(c *store.Client) (string, error) {
 	return secret, nil
 }
 
-// rotateSecret replaces a stored confidential client's secret with a new
-// one, shown in this answer only. The old secret stops working at once,
-// for OAuth 2 client authentication and for OAuth 1 signatures alike;
-// tokens already issued stay valid (revoke them too when the old secret
-// leaked: POST /revoke {"client_id": ...}, or the CLI's --revoke).
-func (m *manager) rotateSecret(ctx context.Context, id string) (*clientView, error) {
+// storedClient returns the stored client id for a change: a static one is
+// refused (409), a missing one is 404.
+func (m *manager) storedClient(ctx context.Context, id string) (*store.Client, error) {
 	if _, ok := m.staticClients[id]; ok {
 		return nil, staticClientError(id)
 	}
@@ -344,6 +341,26 @@ func (m *manager) rotateSecret(ctx context.Context, id string) (*clientView, err
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound("no client %s", id)
 	}
+	return c, err
+}
+
+// saveClient writes back a changed stored client (404 if it was deleted
+// meanwhile).
+func (m *manager) saveClient(ctx context.Context, c *store.Client) error {
+	err := m.st.UpdateClient(ctx, c)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("no client %s", c.ID)
+	}
+	return err
+}
+
+// rotateSecret replaces a stored confidential client's secret with a new
+// one, shown in this answer only. The old secret stops working at once,
+// for OAuth 2 client authentication and for OAuth 1 signatures alike;
+// tokens already issued stay valid (revoke them too when the old secret
+// leaked: POST /revoke {"client_id": ...}, or the CLI's --revoke).
+func (m *manager) rotateSecret(ctx context.Context, id string) (*clientView, error) {
+	c, err := m.storedClient(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -354,10 +371,7 @@ func (m *manager) rotateSecret(ctx context.Context, id string) (*clientView, err
 	if err != nil {
 		return nil, err
 	}
-	if err := m.st.UpdateClient(ctx, c); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, notFound("no client %s", id)
-		}
+	if err := m.saveClient(ctx, c); err != nil {
 		return nil, err
 	}
 	m.logger.Info("client secret rotated", zap.String("client_id", id))
@@ -501,13 +515,7 @@ func (m *manager) getClient(ctx context.Context, id string) (*clientView, error)
 
 // updateClient applies a partial update to a stored client.
 func (m *manager) updateClient(ctx context.Context, id string, p clientPatch) (*clientView, error) {
-	if _, ok := m.staticClients[id]; ok {
-		return nil, staticClientError(id)
-	}
-	c, err := m.st.GetClient(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFound("no client %s", id)
-	}
+	c, err := m.storedClient(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -541,10 +549,7 @@ func (m *manager) updateClient(ctx context.Context, id string, p clientPatch) (*
 	if err := m.checkClient(c); err != nil {
 		return nil, err
 	}
-	if err := m.st.UpdateClient(ctx, c); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, notFound("no client %s", id)
-		}
+	if err := m.saveClient(ctx, c); err != nil {
 		return nil, err
 	}
 	m.logger.Info("client updated", zap.String("client_id", id))
