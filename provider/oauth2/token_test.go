@@ -110,6 +110,12 @@ func TestCodeGrant(t *testing.T) {
 			if !e.events.has("token_refused") {
 				t.Fatal("no token_refused event")
 			}
+			// A refused code (expired, foreign, ...) is still a code: not
+			// in the answer, not in any event.
+			if strings.Contains(rec.Body.String(), code) {
+				t.Fatalf("answer echoes the code: %s", rec.Body.String())
+			}
+			e.checkNoSecretsLogged()
 		})
 	}
 }
@@ -429,21 +435,40 @@ func TestTokenEndpointClientAuthentication(t *testing.T) {
 			t.Fatalf("%d %s", rec.Code, rec.Body.String())
 		}
 	})
+	// A wrong secret is still a secret (a typo of the real one, or another
+	// client's): it must never reach an event or the answer.
+	const wrongSecret = "wrong-s3cret-Hq8vLm2T"
+	noWrongSecret := func(e *env, rec *httptest.ResponseRecorder) {
+		e.t.Helper()
+		if strings.Contains(rec.Body.String(), wrongSecret) {
+			e.t.Fatalf("answer echoes the secret: %s", rec.Body.String())
+		}
+		if !e.events.has("client_auth_failed") {
+			e.t.Fatalf("events %v", e.events.names())
+		}
+		e.secrets = append(e.secrets, wrongSecret)
+		e.checkNoSecretsLogged()
+	}
 	t.Run("a bad secret with Basic is 401 with a Basic challenge", func(t *testing.T) {
 		e := e.on(t)
-		rec := e.post(e.srv.Token, cc, "svc", "wrong")
+		rec := e.post(e.srv.Token, cc, "svc", wrongSecret)
 		e.wantError(rec, 401, "invalid_client")
 		if !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), `Basic realm="https://auth.example.com"`) {
 			t.Fatalf("WWW-Authenticate %q", rec.Header().Get("WWW-Authenticate"))
 		}
+		noWrongSecret(e, rec)
 	})
 	t.Run("a bad secret in the body is 401", func(t *testing.T) {
 		e := e.on(t)
-		e.wantError(e.post(e.srv.Token, with(url.Values{"client_id": {"svc"}, "client_secret": {"wrong"}}), "", ""), 401, "invalid_client")
+		rec := e.post(e.srv.Token, with(url.Values{"client_id": {"svc"}, "client_secret": {wrongSecret}}), "", "")
+		e.wantError(rec, 401, "invalid_client")
+		noWrongSecret(e, rec)
 	})
 	t.Run("an unknown client is 401", func(t *testing.T) {
 		e := e.on(t)
-		e.wantError(e.post(e.srv.Token, cc, "ghost", "x"), 401, "invalid_client")
+		rec := e.post(e.srv.Token, cc, "ghost", wrongSecret)
+		e.wantError(rec, 401, "invalid_client")
+		noWrongSecret(e, rec)
 	})
 	t.Run("two methods at once are invalid_request", func(t *testing.T) {
 		e := e.on(t)
