@@ -13,13 +13,9 @@
 # Usage: bench/run.sh [seconds per case, default 10] [connections, default 32]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DUR=${1:-10}
 CONNS=${2:-32}
-OUT=bench/out
-mkdir -p "$OUT"
-if ! command -v wrk >/dev/null; then
-	if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >/dev/null; else echo "install wrk: sudo apt-get install wrk" >&2; exit 1; fi
-fi
 
 echo "building..." >&2
 go build -o "$OUT/caddy" ./examples/caddy
@@ -27,10 +23,6 @@ go build -o "$OUT/upstream" ./bench/upstream
 go build -o "$OUT/loadgen" ./bench/loadgen
 go build -o "$OUT/oauth1token" ./bench/oauth1token
 
-DATA=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DATA"; }
-trap cleanup EXIT
 
 cat > "$OUT/Caddyfile" <<CADDY
 {

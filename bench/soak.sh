@@ -7,16 +7,10 @@
 # Usage: bench/soak.sh [seconds, default 300] [connections, default 32]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DUR=${1:-300}
 CONNS=${2:-32}
-OUT=bench/out
-mkdir -p "$OUT"
-command -v wrk >/dev/null || { echo "install wrk: sudo apt-get install wrk" >&2; exit 1; }
 go build -o "$OUT/caddy" ./examples/caddy
-DATA=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DATA"; }
-trap cleanup EXIT
 cat > "$OUT/Caddyfile.soak" <<CADDY
 {
 	admin 127.0.0.1:18029
