@@ -166,7 +166,7 @@ func (s *Server) authorizeClient(w http.ResponseWriter, r *http.Request, params 
 	ar := &authzRequest{params: params, client: client, state: params.Get("state"), redirectParam: params.Get("redirect_uri")}
 	switch {
 	case ar.redirectParam != "":
-		uri, ok := matchRedirectURI(client.RedirectURIs, ar.redirectParam)
+		uri, ok := matchRedirectURI(client, ar.redirectParam)
 		if !ok {
 			s.errorPage(w, http.StatusBadRequest, "Invalid redirect URI", "The redirect URI is not registered for this application.", clientID)
 			return nil, false

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
 func webParams() url.Values {
@@ -67,6 +69,33 @@ func TestAuthorizeAcceptsLoopbackPortVariance(t *testing.T) {
 				"code_challenge": {S256Challenge(testVerifier)}, "code_challenge_method": {"S256"}, "state": {"s"}}
 			rec := e.consent(params, "user"+string(rune('a'+i)), "approve")
 			u := location(t, rec)
+			got := *u
+			got.RawQuery = ""
+			if got.String() != uri || u.Query().Get("code") == "" {
+				t.Fatalf("redirected to %s, want %s with a code", u, uri)
+			}
+		})
+	}
+}
+
+// RFC 8252 §7.3's any-port rule is for native (public) clients: a
+// confidential client registered with a loopback URI gets an exact match
+// only (RFC 9700 §2.1), else its code could go to any local listener.
+func TestAuthorizeLoopbackPortVarianceOnlyForPublicClients(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, uri := range []string{"http://127.0.0.1:10/oauth2/callback", "http://[::1]:8001/cb", "http://[::1]/cb"} {
+		t.Run("refuses "+uri, func(t *testing.T) {
+			p := url.Values{"response_type": {"code"}, "client_id": {"loopweb"}, "redirect_uri": {uri}, "state": {"s"}}
+			rec := e.on(t).authorize(http.MethodGet, p, "alice")
+			if rec.Code != http.StatusBadRequest || rec.Header().Get("Location") != "" {
+				t.Fatalf("status %d, location %q: want the error page", rec.Code, rec.Header().Get("Location"))
+			}
+		})
+	}
+	for i, uri := range []string{"http://127.0.0.1/oauth2/callback", "http://[::1]:8000/cb"} {
+		t.Run("accepts "+uri, func(t *testing.T) {
+			p := url.Values{"response_type": {"code"}, "client_id": {"loopweb"}, "redirect_uri": {uri}, "state": {"s"}}
+			u := location(t, e.on(t).consent(p, "user"+string(rune('k'+i)), "approve"))
 			got := *u
 			got.RawQuery = ""
 			if got.String() != uri || u.Query().Get("code") == "" {
@@ -372,10 +401,10 @@ func FuzzAuthorize(f *testing.F) {
 			return
 		}
 		q, _ := url.ParseQuery(r.URL.RawQuery)
-		var client *struct{ uris []string }
+		var client *store.Client
 		for _, c := range staticClients() {
 			if c.ID == q.Get("client_id") {
-				client = &struct{ uris []string }{c.RedirectURIs}
+				client = c
 			}
 		}
 		if client == nil {
@@ -383,7 +412,7 @@ func FuzzAuthorize(f *testing.F) {
 		}
 		u, _ := url.Parse(loc)
 		u.RawQuery = ""
-		if _, ok := matchRedirectURI(client.uris, u.String()); !ok {
+		if _, ok := matchRedirectURI(client, u.String()); !ok {
 			t.Fatalf("redirect to unregistered %s", loc)
 		}
 	})

@@ -105,6 +105,8 @@ func staticClients() []*store.Client {
 			RedirectURIs: []string{"https://first.example.com/cb"}},
 		{ID: "norefresh", Name: "No Refresh", SecretHash: provider.HashToken(webSecret),
 			RedirectURIs: []string{webRedirect}, Grants: []string{GrantAuthorizationCode}},
+		{ID: "loopweb", Name: "Confidential Loopback", SecretHash: provider.HashToken(webSecret),
+			RedirectURIs: []string{"http://127.0.0.1/oauth2/callback", "http://[::1]:8000/cb"}},
 		{ID: "plainhttp", Name: "Bad Registration", SecretHash: provider.HashToken(webSecret),
 			RedirectURIs: []string{"http://app.example.com/cb"}},
 	}

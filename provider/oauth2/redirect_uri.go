@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
 // ValidateRedirectURI checks a redirect URI for registration (RFC 6749
@@ -50,22 +52,28 @@ func isLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// matchRedirectURI returns the registered URI that requested matches: the
-// same string (RFC 9700 §4.1.3: exact match), or for an http loopback IP
-// literal (127.0.0.1, [::1]) the same URI on any port, since native apps
-// bind an ephemeral port at run time (RFC 8252 §7.3). "localhost" gets no
+// matchRedirectURI returns the registered URI of client that requested
+// matches: the same string (RFC 9700 §2.1, §4.1.3: exact match), or, for a
+// public client only, the same http loopback IP literal URI (127.0.0.1,
+// [::1]) on any port. RFC 8252 §7.3 grants that leeway to native apps,
+// which bind an ephemeral port at run time; a confidential client is a web
+// server with a fixed port, and giving it the leeway would let any local
+// process listening on another port receive its codes. "localhost" gets no
 // port leeway (RFC 8252 §8.3).
-func matchRedirectURI(registered []string, requested string) (string, bool) {
-	for _, r := range registered {
+func matchRedirectURI(client *store.Client, requested string) (string, bool) {
+	for _, r := range client.RedirectURIs {
 		if r == requested {
 			return r, true
 		}
+	}
+	if !client.Public {
+		return "", false
 	}
 	req, ok := loopbackWithoutPort(requested)
 	if !ok {
 		return "", false
 	}
-	for _, r := range registered {
+	for _, r := range client.RedirectURIs {
 		if reg, ok := loopbackWithoutPort(r); ok && reg == req {
 			return requested, true
 		}
