@@ -1,6 +1,7 @@
 package caddyoauth
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 )
 
 func init() {
@@ -77,14 +80,14 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 	case len(rest) == 1 && rest[0] == "clients":
 		switch r.Method {
 		case http.MethodGet:
-			list, err := m.listClients(ctx)
+			list, err := m.ListClients(ctx)
 			return reply(w, http.StatusOK, list, err)
 		case http.MethodPost:
-			var req clientRequest
-			if err := decodeBody(w, r, &req); err != nil {
+			var md registry.ClientMetadata
+			if err := decodeBody(w, r, &md); err != nil {
 				return err
 			}
-			c, err := m.createClient(ctx, req)
+			c, err := m.CreateClient(ctx, md)
 			return reply(w, http.StatusCreated, c, err)
 		}
 		return methodNotAllowed(w, r, http.MethodGet, http.MethodPost)
@@ -93,17 +96,17 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		id := rest[1]
 		switch r.Method {
 		case http.MethodGet:
-			c, err := m.getClient(ctx, id)
+			c, err := m.GetClient(ctx, id)
 			return reply(w, http.StatusOK, c, err)
 		case http.MethodPatch:
-			var p clientPatch
-			if err := decodeBody(w, r, &p); err != nil {
+			var patch map[string]json.RawMessage
+			if err := decodeBody(w, r, &patch); err != nil {
 				return err
 			}
-			c, err := m.updateClient(ctx, id, p)
+			c, err := m.UpdateClient(ctx, id, func(md *registry.ClientMetadata) error { return mergePatch(md, patch) })
 			return reply(w, http.StatusOK, c, err)
 		case http.MethodDelete:
-			res, err := m.deleteClient(ctx, id)
+			res, err := m.DeleteClient(ctx, id)
 			return reply(w, http.StatusOK, res, err)
 		}
 		return methodNotAllowed(w, r, http.MethodGet, http.MethodPatch, http.MethodDelete)
@@ -112,20 +115,20 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		if r.Method != http.MethodPost {
 			return methodNotAllowed(w, r, http.MethodPost)
 		}
-		c, err := m.rotateSecret(ctx, rest[1])
+		c, err := m.RotateSecret(ctx, rest[1])
 		return reply(w, http.StatusOK, c, err)
 
 	case len(rest) == 1 && rest[0] == "users":
 		switch r.Method {
 		case http.MethodGet:
-			list, err := m.listUsers(ctx)
+			list, err := m.ListUsers(ctx)
 			return reply(w, http.StatusOK, list, err)
 		case http.MethodPost:
 			var req userRequest
 			if err := decodeBody(w, r, &req); err != nil {
 				return err
 			}
-			u, err := m.createUser(ctx, req)
+			u, err := m.CreateUser(ctx, req.Username, req.Password)
 			return reply(w, http.StatusCreated, u, err)
 		}
 		return methodNotAllowed(w, r, http.MethodGet, http.MethodPost)
@@ -134,10 +137,10 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		name := rest[1]
 		switch r.Method {
 		case http.MethodGet:
-			u, err := m.getUser(ctx, name)
+			u, err := m.GetUser(ctx, name)
 			return reply(w, http.StatusOK, u, err)
 		case http.MethodDelete:
-			res, err := m.deleteUser(ctx, name)
+			res, err := m.DeleteUser(ctx, name)
 			return reply(w, http.StatusOK, res, err)
 		}
 		return methodNotAllowed(w, r, http.MethodGet, http.MethodDelete)
@@ -150,7 +153,7 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		if err := decodeBody(w, r, &req); err != nil {
 			return err
 		}
-		if err := m.setPassword(ctx, rest[1], req.Password); err != nil {
+		if err := m.SetPassword(ctx, rest[1], req.Password); err != nil {
 			return toAPIError(err)
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -164,7 +167,7 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		if err := decodeBody(w, r, &req); err != nil {
 			return err
 		}
-		res, err := m.revoke(ctx, req)
+		res, err := m.Revoke(ctx, req.User, req.ClientID)
 		return reply(w, http.StatusOK, res, err)
 	}
 	return apiError(http.StatusNotFound, fmt.Errorf("resource not found: %s", r.URL.Path))
@@ -248,16 +251,64 @@ func reply(w http.ResponseWriter, status int, v any, err error) error {
 	return nil
 }
 
-// toAPIError maps a management refusal onto its status; anything else is
-// an internal error (a storage failure). Caddy's admin endpoint renders an
+// toAPIError maps a registry refusal onto its status; anything else is an
+// internal error (a storage failure). Caddy's admin endpoint renders an
 // APIError as {"error": "<message>"}.
 func toAPIError(err error) error {
-	var me *manageError
-	if errors.As(err, &me) {
-		return apiError(me.status, me)
+	var re *registry.Error
+	var ae caddy.APIError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case !errors.As(err, &re):
+		return apiError(http.StatusInternalServerError, err)
+	case re.Kind == registry.NotFound:
+		return apiError(http.StatusNotFound, re)
+	case re.Kind == registry.Conflict:
+		return apiError(http.StatusConflict, re)
 	}
-	return apiError(http.StatusInternalServerError, err)
+	return apiError(http.StatusBadRequest, re)
 }
+
+// mergePatch applies a PATCH body to a client's metadata: a field present
+// replaces the stored one, an absent or null one is kept (RFC 7396 for
+// flat objects); unknown fields are refused.
+func mergePatch(md *registry.ClientMetadata, patch map[string]json.RawMessage) error {
+	for k, v := range patch {
+		if string(v) == "null" {
+			delete(patch, k)
+		}
+	}
+	b, err := json.Marshal(patch)
+	if err != nil {
+		return apiError(http.StatusBadRequest, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(md); err != nil {
+		return apiError(http.StatusBadRequest, fmt.Errorf("invalid request body: %v", err))
+	}
+	return nil
+}
+
+// Request bodies of the admin routes other than client metadata.
+type (
+	// userRequest adds a user (POST /oauth/<server>/users).
+	userRequest struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	// passwordRequest sets a user's password (PUT .../users/<name>/password).
+	passwordRequest struct {
+		Password string `json:"password"`
+	}
+	// revokeRequest names whose tokens to revoke (POST /oauth/<server>/revoke):
+	// exactly one of a user or a client.
+	revokeRequest struct {
+		User     string `json:"user,omitempty"`
+		ClientID string `json:"client_id,omitempty"`
+	}
+)
 
 func apiError(status int, err error) error {
 	return caddy.APIError{HTTPStatus: status, Err: err}

@@ -3,6 +3,7 @@ package caddyoauth
 import (
 	"context"
 	"encoding/json"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"net/http"
 	"net/url"
 	"slices"
@@ -184,7 +185,7 @@ func requestToken(t *testing.T, auth, clientID, secret string) int {
 	return resp.StatusCode
 }
 
-func findClient(list []clientView, id string) *clientView {
+func findClient(list []registry.ClientView, id string) *registry.ClientView {
 	for i := range list {
 		if list[i].ClientID == id {
 			return &list[i]
@@ -202,7 +203,7 @@ func TestAdminAPI(t *testing.T) {
 
 	var svcSecret string
 	t.Run("registering a client answers its secret once and never again", func(t *testing.T) {
-		var c clientView
+		var c registry.ClientView
 		raw := adminJSON(t, http.MethodPost, base+"/clients",
 			`{"client_id":"svc","name":"Service","scopes":["read"],"grants":["client_credentials"]}`, http.StatusCreated, &c)
 		if c.ClientID != "svc" || c.Name != "Service" || c.Static || !c.HasSecret || c.CreatedAt == nil {
@@ -249,7 +250,7 @@ func TestAdminAPI(t *testing.T) {
 
 	var generated string
 	t.Run("a client without client_id gets a generated one, a public client no secret", func(t *testing.T) {
-		var c clientView
+		var c registry.ClientView
 		raw := adminJSON(t, http.MethodPost, base+"/clients",
 			`{"name":"Native app","public":true,"redirect_uris":["http://127.0.0.1/cb","http://127.0.0.1/cb"]}`, http.StatusCreated, &c)
 		if len(c.ClientID) != generatedIDSize || c.ClientSecret != "" || c.HasSecret || !c.Public {
@@ -262,7 +263,7 @@ func TestAdminAPI(t *testing.T) {
 	})
 
 	t.Run("the list shows static and registered clients without secrets", func(t *testing.T) {
-		var list []clientView
+		var list []registry.ClientView
 		raw := adminJSON(t, http.MethodGet, base+"/clients", "", http.StatusOK, &list)
 		st, svc, gen := findClient(list, "static-app"), findClient(list, "svc"), findClient(list, generated)
 		if st == nil || svc == nil || gen == nil || len(list) != 3 {
@@ -280,12 +281,12 @@ func TestAdminAPI(t *testing.T) {
 		if status, _, _ := tokenRequest(t, adminAuth, "svc", svcSecret, url.Values{"grant_type": {"client_credentials"}, "scope": {"write"}}); status != http.StatusBadRequest {
 			t.Fatalf("scope write before the patch: status %d, want 400", status)
 		}
-		var c clientView
+		var c registry.ClientView
 		adminJSON(t, http.MethodPatch, base+"/clients/svc", `{"name":"Service v2","scopes":["read","write"]}`, http.StatusOK, &c)
 		if c.Name != "Service v2" || !slices.Equal(c.Scopes, []string{"read", "write"}) || !slices.Equal(c.Grants, []string{"client_credentials"}) || c.ClientSecret != "" {
 			t.Errorf("patched client %+v", c)
 		}
-		var again clientView
+		var again registry.ClientView
 		adminJSON(t, http.MethodGet, base+"/clients/svc", "", http.StatusOK, &again)
 		if again.Name != "Service v2" || !slices.Equal(again.Scopes, c.Scopes) {
 			t.Errorf("GET after PATCH %+v", again)
@@ -306,7 +307,7 @@ func TestAdminAPI(t *testing.T) {
 				t.Errorf("%s static-app: error %q", method, msg)
 			}
 		}
-		var c clientView
+		var c registry.ClientView
 		adminJSON(t, http.MethodGet, base+"/clients/static-app", "", http.StatusOK, &c)
 		if !c.Static || c.Name != "" {
 			t.Errorf("static-app after the refusals: %+v", c)
@@ -319,7 +320,7 @@ func TestAdminAPI(t *testing.T) {
 		if s := apiStatus(t, adminGateway, before.AccessToken); s != http.StatusOK {
 			t.Fatalf("before the rotation: API status %d", s)
 		}
-		var c clientView
+		var c registry.ClientView
 		raw := adminJSON(t, http.MethodPost, base+"/clients/svc/secret", "", http.StatusOK, &c)
 		if c.ClientID != "svc" || len(c.ClientSecret) != 43 || c.ClientSecret == svcSecret || !c.HasSecret {
 			t.Fatalf("rotated client %s", raw)
@@ -376,7 +377,7 @@ func TestAdminAPI(t *testing.T) {
 		svc2Tokens int // issued to svc2 and not yet revoked
 	)
 	t.Run("revoking a client's tokens counts them and the gateway refuses them at once", func(t *testing.T) {
-		var c clientView
+		var c registry.ClientView
 		adminJSON(t, http.MethodPost, base+"/clients", `{"client_id":"svc2","name":"Service 2","grants":["client_credentials"]}`, http.StatusCreated, &c)
 		svc2Secret = c.ClientSecret
 		a, b := clientToken(t, adminAuth, "svc2", svc2Secret), clientToken(t, adminAuth, "svc2", svc2Secret)
@@ -385,7 +386,7 @@ func TestAdminAPI(t *testing.T) {
 				t.Fatalf("before the revocation: API status %d", s)
 			}
 		}
-		var res revokeResult
+		var res registry.RevokeResult
 		adminJSON(t, http.MethodPost, base+"/revoke", `{"client_id":"svc2"}`, http.StatusOK, &res)
 		if res.Revoked != a.count()+b.count() {
 			t.Errorf("revoked %d, want %d", res.Revoked, a.count()+b.count())
@@ -403,13 +404,13 @@ func TestAdminAPI(t *testing.T) {
 	})
 
 	t.Run("deleting a client revokes its tokens first", func(t *testing.T) {
-		var c clientView
+		var c registry.ClientView
 		adminJSON(t, http.MethodPost, base+"/clients", `{"client_id":"svc3","name":"Service 3","grants":["client_credentials"]}`, http.StatusCreated, &c)
 		tok := clientToken(t, adminAuth, "svc3", c.ClientSecret)
 		if s := apiStatus(t, adminGateway, tok.AccessToken); s != http.StatusOK {
 			t.Fatalf("before the deletion: API status %d", s)
 		}
-		var res revokeResult
+		var res registry.RevokeResult
 		adminJSON(t, http.MethodDelete, base+"/clients/svc3", "", http.StatusOK, &res)
 		if res.ClientID != "svc3" || res.Revoked != tok.count() {
 			t.Errorf("delete answered %+v, want %d revoked", res, tok.count())
@@ -434,7 +435,7 @@ func TestAdminAPI(t *testing.T) {
 		daveTokens int // issued to dave and not yet revoked
 	)
 	t.Run("users are added, listed without hashes, and log in", func(t *testing.T) {
-		var u userView
+		var u registry.UserView
 		adminJSON(t, http.MethodPost, base+"/users", `{"username":"dave","password":"first password"}`, http.StatusCreated, &u)
 		if u.Username != "dave" || u.Static || u.CreatedAt == nil {
 			t.Errorf("created user %+v", u)
@@ -449,7 +450,7 @@ func TestAdminAPI(t *testing.T) {
 				apiErrorOf(t, h, b)
 			}
 		}
-		var list []userView
+		var list []registry.UserView
 		raw := adminJSON(t, http.MethodGet, base+"/users", "", http.StatusOK, &list)
 		if len(list) != 2 || list[0].Username != staticUser || !list[0].Static || list[1].Username != "dave" || list[1].Static {
 			t.Errorf("users %s", raw)
@@ -462,7 +463,7 @@ func TestAdminAPI(t *testing.T) {
 			t.Errorf("GET an unknown user: %d", status)
 		}
 
-		var c clientView
+		var c registry.ClientView
 		adminJSON(t, http.MethodPost, base+"/clients", `{"client_id":"pw-app","name":"Password app","grants":["password","refresh_token"]}`, http.StatusCreated, &c)
 		pwSecret = c.ClientSecret
 		if tok, ok := passwordToken(t, adminAuth, "pw-app", pwSecret, "dave", "first password"); !ok {
@@ -501,7 +502,7 @@ func TestAdminAPI(t *testing.T) {
 
 	t.Run("revoking a user's tokens counts them and the gateway refuses them at once", func(t *testing.T) {
 		// dave already holds the tokens of the successful logins above.
-		var res revokeResult
+		var res registry.RevokeResult
 		adminJSON(t, http.MethodPost, base+"/revoke", `{"user":"dave"}`, http.StatusOK, &res)
 		if res.Revoked != daveTokens || daveTokens != 4 { // two logins, each an access and a refresh token
 			t.Errorf("first revocation: %d revoked, want %d (4)", res.Revoked, daveTokens)
@@ -533,7 +534,7 @@ func TestAdminAPI(t *testing.T) {
 		if !ok || apiStatus(t, adminGateway, tok.AccessToken) != http.StatusOK {
 			t.Fatal("dave's new token does not work")
 		}
-		var res revokeResult
+		var res registry.RevokeResult
 		adminJSON(t, http.MethodDelete, base+"/users/dave", "", http.StatusOK, &res)
 		if res.User != "dave" || res.Revoked != tok.count() {
 			t.Errorf("delete answered %+v, want %d revoked", res, tok.count())
@@ -609,7 +610,7 @@ func TestAdminAPI(t *testing.T) {
 				}
 			})
 		}
-		var list []clientView
+		var list []registry.ClientView
 		adminJSON(t, http.MethodGet, base+"/clients", "", http.StatusOK, &list)
 		if len(list) != 5 { // static-app, svc, the generated one, svc2, pw-app
 			t.Errorf("%d clients after the refused requests, want 5", len(list))
@@ -623,7 +624,7 @@ func TestAdminAPI(t *testing.T) {
 		if s := apiStatus(t, adminGateway, tok.AccessToken); s != http.StatusOK {
 			t.Errorf("after the reload: API status %d", s)
 		}
-		var res revokeResult
+		var res registry.RevokeResult
 		adminJSON(t, http.MethodPost, base+"/revoke", `{"client_id":"svc2"}`, http.StatusOK, &res)
 		if res.Revoked != svc2Tokens {
 			t.Errorf("revocation after the reload: %d revoked, want %d", res.Revoked, svc2Tokens)
@@ -657,7 +658,7 @@ http://127.0.0.1:9506 {
 func TestPasswordsHashedLikeHashPassword(t *testing.T) {
 	srv := newTestServer(t, &ServerConfig{})
 	ctx := context.Background()
-	if _, err := managerFor(srv).createUser(ctx, userRequest{Username: "gus", Password: "gus password"}); err != nil {
+	if _, err := managerFor(srv).CreateUser(ctx, "gus", "gus password"); err != nil {
 		t.Fatal(err)
 	}
 	u, err := srv.Store().GetUser(ctx, "gus")

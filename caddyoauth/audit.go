@@ -34,6 +34,9 @@ func auditLogger(logger *zap.Logger) provider.Auditor {
 			if e.Reason != "" {
 				fields = append(fields, zap.String("reason", e.Reason))
 			}
+			if e.Revoked > 0 {
+				fields = append(fields, zap.Int("revoked", e.Revoked))
+			}
 			ce.Write(fields...)
 		}
 	}

@@ -1,6 +1,7 @@
 package caddyoauth
 
 import (
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,7 +19,7 @@ import (
 // check (EdDSA) and the same read. Run with -bench RequireOAuthJWT
 // -benchmem -v to see the ratios.
 func BenchmarkRequireOAuthJWT(b *testing.B) {
-	clients := []ClientConfig{{ClientID: "svc", Secret: "svc-secret", Grants: []string{"client_credentials"}}}
+	clients := []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "svc", Grants: []string{"client_credentials"}}, Secret: "svc-secret"}}
 	opaqueSrv := newTestServer(b, &ServerConfig{Clients: clients, DefaultScopes: []string{"read"}})
 	jwtSrv := newTestServer(b, &ServerConfig{Clients: clients, DefaultScopes: []string{"read"}, TokenFormat: "jwt"})
 	for _, bc := range []struct {

@@ -2,6 +2,7 @@ package caddyoauth
 
 import (
 	"context"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -122,7 +123,7 @@ func BenchmarkRequireOAuthRefusal(b *testing.B) {
 // the engine records durably (one synced Badger write per request), so the
 // requests are signed before the timer starts.
 func BenchmarkRequireOAuth1HMACSHA1(b *testing.B) {
-	srv := newTestServer(b, &ServerConfig{Clients: []ClientConfig{{ClientID: "consumer", Secret: "consumer-secret"}}})
+	srv := newTestServer(b, &ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "consumer"}, Secret: "consumer-secret"}}})
 	token, secret := issueOAuth1(b, srv, "consumer", "alice", "read")
 	h := newTestRequire(b, srv, &RequireOAuth{Scopes: []string{"read"}})
 	creds := oauth1.ClientCreds{ConsumerKey: "consumer", ConsumerSecret: "consumer-secret", Token: token, TokenSecret: secret}

@@ -1,19 +1,15 @@
 package caddyoauth
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"slices"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
-	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
@@ -27,27 +23,23 @@ var knownGrants = []string{
 	oauth2.GrantClientCredentials, oauth2.GrantPassword,
 }
 
-// staticClients turns the configured clients into registry entries: the
-// secret kept as a SHA-256 hash for OAuth 2 authentication and sealed for
-// OAuth 1 HMAC, never in plaintext.
+// staticClients turns the configured clients into registry entries, after
+// the registry's checks (the same as for registration through the admin
+// API): the secret kept as a SHA-256 hash for OAuth 2 authentication and
+// sealed for OAuth 1 HMAC, never in plaintext.
 func staticClients(cfg *ServerConfig, sealer *provider.Sealer) ([]*store.Client, error) {
-	repl := caddy.NewReplacer()
-	serverGrants := cfg.Grants
-	if len(serverGrants) == 0 {
-		serverGrants = oauth2.DefaultGrants
-	}
-	if err := checkScopesKnown(cfg.Scopes, cfg.DefaultScopes, "default_scopes"); err != nil {
+	policy := cfg.policy()
+	if err := policy.CheckScopesKnown("default_scopes", cfg.DefaultScopes); err != nil {
 		return nil, err
 	}
-	for _, g := range cfg.Grants {
-		if !slices.Contains(knownGrants, g) {
-			return nil, fmt.Errorf("grants: unknown grant type %q (known: %s)", g, strings.Join(knownGrants, ", "))
-		}
+	if err := policy.CheckGrants(cfg.Grants); err != nil {
+		return nil, err
 	}
+	repl := caddy.NewReplacer()
 	seen := make(map[string]bool, len(cfg.Clients))
 	out := make([]*store.Client, 0, len(cfg.Clients))
 	for i, cc := range cfg.Clients {
-		c, err := staticClient(cc, cfg, serverGrants, sealer, repl)
+		c, err := staticClient(cc, policy, sealer, repl)
 		if err != nil {
 			if cc.ClientID == "" {
 				return nil, fmt.Errorf("client %d: %v", i, err)
@@ -63,94 +55,39 @@ func staticClients(cfg *ServerConfig, sealer *provider.Sealer) ([]*store.Client,
 	return out, nil
 }
 
-func staticClient(cc ClientConfig, cfg *ServerConfig, serverGrants []string, sealer *provider.Sealer, repl *caddy.Replacer) (*store.Client, error) {
-	if cc.ClientID == "" {
-		return nil, errors.New("client_id is required")
-	}
-	for i := 0; i < len(cc.ClientID); i++ {
-		if c := cc.ClientID[i]; c <= ' ' || c >= 0x7f {
-			return nil, errors.New("client_id must be printable ASCII without spaces")
-		}
-	}
-	c := &store.Client{
-		ID:           cc.ClientID,
-		Name:         cc.Name,
-		RedirectURIs: slices.Clone(cc.RedirectURIs),
-		CallbackURIs: slices.Clone(cc.CallbackURIs),
-		Scopes:       slices.Clone(cc.Scopes),
-		Grants:       slices.Clone(cc.Grants),
-		Public:       cc.Public,
-		Trusted:      cc.Trusted,
-		Introspect:   cc.Introspect,
-	}
-
-	var secret string
+// staticClient resolves what only the config has (placeholders in the
+// secret, the RSA key file) and lets the registry check the rest.
+func staticClient(cc ClientConfig, policy registry.Policy, sealer *provider.Sealer, repl *caddy.Replacer) (*store.Client, error) {
+	var cred registry.Credentials
 	if cc.Secret != "" {
 		var err error
-		secret, err = repl.ReplaceOrErr(cc.Secret, true, true)
-		if err != nil {
+		if cred.Secret, err = repl.ReplaceOrErr(cc.Secret, true, true); err != nil {
 			return nil, fmt.Errorf("secret: %v", err)
 		}
 	}
-	switch {
-	case cc.Public && secret != "":
-		return nil, errors.New("a public client has no secret")
-	case !cc.Public && secret == "" && cc.RSAPublicKey == "":
-		return nil, errors.New("secret is required (or mark the client public)")
-	}
-	if secret != "" {
-		c.SecretHash = provider.HashToken(secret)
-		sealed, err := sealer.Seal(oauth1.PurposeClientSecret, []byte(secret))
-		if err != nil {
-			return nil, fmt.Errorf("sealing secret: %v", err)
-		}
-		c.SealedSecret = sealed
-	}
-
 	if cc.RSAPublicKey != "" {
-		f, err := os.Open(cc.RSAPublicKey)
+		pemText, err := readPEMFile(cc.RSAPublicKey)
 		if err != nil {
-			return nil, fmt.Errorf("rsa_public_key: %v", err)
-		}
-		b, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("rsa_public_key: %v", err)
-		}
-		if len(b) > maxPEMFile {
-			return nil, fmt.Errorf("rsa_public_key %s: file too large", cc.RSAPublicKey)
-		}
-		pemText := string(b)
-		if _, err := oauth1.ParseRSAPublicKey(pemText); err != nil {
 			return nil, fmt.Errorf("rsa_public_key %s: %v", cc.RSAPublicKey, err)
 		}
-		c.RSAPublicKeyPEM = pemText
+		cred.RSAPublicKeyPEM = pemText
 	}
+	return policy.StaticClient(cc.ClientMetadata, cred, sealer)
+}
 
-	for _, u := range c.RedirectURIs {
-		if err := oauth2.ValidateRedirectURI(u); err != nil {
-			return nil, fmt.Errorf("redirect_uri %q: %v", u, err)
-		}
+// readPEMFile reads a small PEM file.
+func readPEMFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
 	}
-	for _, u := range c.CallbackURIs {
-		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.Fragment != "" {
-			return nil, fmt.Errorf("callback_uri %q: must be an absolute http(s) URI without fragment", u)
-		}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
+	if err != nil {
+		return "", err
 	}
-	if err := checkScopesKnown(cfg.Scopes, c.Scopes, "scopes"); err != nil {
-		return nil, err
+	if len(b) > maxPEMFile {
+		return "", fmt.Errorf("file too large")
 	}
-	for _, g := range c.Grants {
-		if !slices.Contains(knownGrants, g) {
-			return nil, fmt.Errorf("grants: unknown grant type %q", g)
-		}
-		if !slices.Contains(serverGrants, g) {
-			return nil, fmt.Errorf("grants: %s is not enabled on this server", g)
-		}
-	}
-	if c.Public && slices.Contains(c.Grants, oauth2.GrantClientCredentials) {
-		return nil, errors.New("a public client cannot use client_credentials (it cannot authenticate)")
-	}
-	return c, nil
+	return string(b), nil
 }

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"github.com/caddy-oauth/caddy-oauth/store/badger"
 )
 
@@ -180,18 +181,19 @@ func buildOAuthCommand(cmd *cobra.Command) {
 	cmd.AddCommand(client, user, token)
 }
 
-// manageBackend is what the commands need, done either through the admin API of
-// a running Caddy (adminClient) or offline on the storage (manager).
+// manageBackend is what the commands need, done either through the admin
+// API of a running Caddy (adminClient) or offline on the storage (a
+// registry.Manager).
 type manageBackend interface {
-	createClient(ctx context.Context, req clientRequest) (*clientView, error)
-	listClients(ctx context.Context) ([]clientView, error)
-	deleteClient(ctx context.Context, id string) (*revokeResult, error)
-	rotateSecret(ctx context.Context, id string) (*clientView, error)
-	createUser(ctx context.Context, req userRequest) (*userView, error)
-	listUsers(ctx context.Context) ([]userView, error)
-	setPassword(ctx context.Context, name, password string) error
-	deleteUser(ctx context.Context, name string) (*revokeResult, error)
-	revoke(ctx context.Context, req revokeRequest) (*revokeResult, error)
+	CreateClient(ctx context.Context, md registry.ClientMetadata) (*registry.ClientView, error)
+	ListClients(ctx context.Context) ([]registry.ClientView, error)
+	DeleteClient(ctx context.Context, id string) (*registry.RevokeResult, error)
+	RotateSecret(ctx context.Context, id string) (*registry.ClientView, error)
+	CreateUser(ctx context.Context, username, password string) (*registry.UserView, error)
+	ListUsers(ctx context.Context) ([]registry.UserView, error)
+	SetPassword(ctx context.Context, name, password string) error
+	DeleteUser(ctx context.Context, name string) (*registry.RevokeResult, error)
+	Revoke(ctx context.Context, user, clientID string) (*registry.RevokeResult, error)
 }
 
 // runWith runs a command against the backend the flags select and closes
@@ -310,7 +312,7 @@ func serverConfigFromFile(configFile, adapter, server string) (*ServerConfig, er
 
 func cmdClientAdd(cmd *cobra.Command, _ []string, b manageBackend) error {
 	fl := cmd.Flags()
-	var req clientRequest
+	var req registry.ClientMetadata
 	req.Name, _ = fl.GetString("name")
 	req.ClientID, _ = fl.GetString("id")
 	req.Scopes, _ = fl.GetStringArray("scope")
@@ -324,7 +326,7 @@ func cmdClientAdd(cmd *cobra.Command, _ []string, b manageBackend) error {
 	if req.Name == "" {
 		return errors.New("--name is required: it is shown to users on the consent page")
 	}
-	c, err := b.createClient(cmd.Context(), req)
+	c, err := b.CreateClient(cmd.Context(), req)
 	if err != nil {
 		return err
 	}
@@ -341,7 +343,7 @@ func cmdClientAdd(cmd *cobra.Command, _ []string, b manageBackend) error {
 }
 
 func cmdClientList(cmd *cobra.Command, _ []string, b manageBackend) error {
-	list, err := b.listClients(cmd.Context())
+	list, err := b.ListClients(cmd.Context())
 	if err != nil {
 		return err
 	}
@@ -373,7 +375,7 @@ func cmdClientList(cmd *cobra.Command, _ []string, b manageBackend) error {
 }
 
 func cmdClientRemove(cmd *cobra.Command, args []string, b manageBackend) error {
-	res, err := b.deleteClient(cmd.Context(), args[0])
+	res, err := b.DeleteClient(cmd.Context(), args[0])
 	if err != nil {
 		return err
 	}
@@ -382,14 +384,14 @@ func cmdClientRemove(cmd *cobra.Command, args []string, b manageBackend) error {
 }
 
 func cmdClientSecret(cmd *cobra.Command, args []string, b manageBackend) error {
-	c, err := b.rotateSecret(cmd.Context(), args[0])
+	c, err := b.RotateSecret(cmd.Context(), args[0])
 	if err != nil {
 		return err
 	}
 	fl := cmd.Flags()
 	out := cmd.OutOrStdout()
 	if revoke, _ := fl.GetBool("revoke"); revoke {
-		res, err := b.revoke(cmd.Context(), revokeRequest{ClientID: args[0]})
+		res, err := b.Revoke(cmd.Context(), "", args[0])
 		if err != nil {
 			// The new secret is in force: print it before failing.
 			fmt.Fprintf(out, "client_secret: %s\n", c.ClientSecret)
@@ -411,7 +413,7 @@ func cmdUserAdd(cmd *cobra.Command, args []string, b manageBackend) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.createUser(cmd.Context(), userRequest{Username: args[0], Password: password}); err != nil {
+	if _, err := b.CreateUser(cmd.Context(), args[0], password); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Added user %s\n", args[0])
@@ -419,7 +421,7 @@ func cmdUserAdd(cmd *cobra.Command, args []string, b manageBackend) error {
 }
 
 func cmdUserList(cmd *cobra.Command, _ []string, b manageBackend) error {
-	list, err := b.listUsers(cmd.Context())
+	list, err := b.ListUsers(cmd.Context())
 	if err != nil {
 		return err
 	}
@@ -447,7 +449,7 @@ func cmdUserPasswd(cmd *cobra.Command, args []string, b manageBackend) error {
 	if err != nil {
 		return err
 	}
-	if err := b.setPassword(cmd.Context(), args[0], password); err != nil {
+	if err := b.SetPassword(cmd.Context(), args[0], password); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Changed the password of user %s\n", args[0])
@@ -455,7 +457,7 @@ func cmdUserPasswd(cmd *cobra.Command, args []string, b manageBackend) error {
 }
 
 func cmdUserRemove(cmd *cobra.Command, args []string, b manageBackend) error {
-	res, err := b.deleteUser(cmd.Context(), args[0])
+	res, err := b.DeleteUser(cmd.Context(), args[0])
 	if err != nil {
 		return err
 	}
@@ -469,7 +471,7 @@ func cmdTokenRevoke(cmd *cobra.Command, _ []string, b manageBackend) error {
 	if (user == "") == (client == "") {
 		return errors.New("give exactly one of --user or --client")
 	}
-	res, err := b.revoke(cmd.Context(), revokeRequest{User: user, ClientID: client})
+	res, err := b.Revoke(cmd.Context(), user, client)
 	if err != nil {
 		return err
 	}
@@ -616,54 +618,52 @@ func apiMessage(err error) error {
 	return errors.New(e.Error)
 }
 
-func (c *adminClient) createClient(_ context.Context, req clientRequest) (*clientView, error) {
-	var v clientView
-	return &v, c.call(http.MethodPost, "/clients", req, &v)
+func (c *adminClient) CreateClient(_ context.Context, md registry.ClientMetadata) (*registry.ClientView, error) {
+	var v registry.ClientView
+	return &v, c.call(http.MethodPost, "/clients", md, &v)
 }
 
-func (c *adminClient) listClients(context.Context) ([]clientView, error) {
-	var list []clientView
-	err := c.call(http.MethodGet, "/clients", nil, &list)
-	return list, err
+func (c *adminClient) ListClients(context.Context) ([]registry.ClientView, error) {
+	var list []registry.ClientView
+	return list, c.call(http.MethodGet, "/clients", nil, &list)
 }
 
-func (c *adminClient) deleteClient(_ context.Context, id string) (*revokeResult, error) {
-	var res revokeResult
+func (c *adminClient) DeleteClient(_ context.Context, id string) (*registry.RevokeResult, error) {
+	var res registry.RevokeResult
 	return &res, c.call(http.MethodDelete, "/clients/"+url.PathEscape(id), nil, &res)
 }
 
-func (c *adminClient) rotateSecret(_ context.Context, id string) (*clientView, error) {
-	var v clientView
+func (c *adminClient) RotateSecret(_ context.Context, id string) (*registry.ClientView, error) {
+	var v registry.ClientView
 	return &v, c.call(http.MethodPost, "/clients/"+url.PathEscape(id)+"/secret", nil, &v)
 }
 
-func (c *adminClient) createUser(_ context.Context, req userRequest) (*userView, error) {
-	var v userView
-	return &v, c.call(http.MethodPost, "/users", req, &v)
+func (c *adminClient) CreateUser(_ context.Context, username, password string) (*registry.UserView, error) {
+	var v registry.UserView
+	return &v, c.call(http.MethodPost, "/users", userRequest{Username: username, Password: password}, &v)
 }
 
-func (c *adminClient) listUsers(context.Context) ([]userView, error) {
-	var list []userView
-	err := c.call(http.MethodGet, "/users", nil, &list)
-	return list, err
+func (c *adminClient) ListUsers(context.Context) ([]registry.UserView, error) {
+	var list []registry.UserView
+	return list, c.call(http.MethodGet, "/users", nil, &list)
 }
 
-func (c *adminClient) setPassword(_ context.Context, name, password string) error {
+func (c *adminClient) SetPassword(_ context.Context, name, password string) error {
 	return c.call(http.MethodPut, "/users/"+url.PathEscape(name)+"/password", passwordRequest{Password: password}, nil)
 }
 
-func (c *adminClient) deleteUser(_ context.Context, name string) (*revokeResult, error) {
-	var res revokeResult
+func (c *adminClient) DeleteUser(_ context.Context, name string) (*registry.RevokeResult, error) {
+	var res registry.RevokeResult
 	return &res, c.call(http.MethodDelete, "/users/"+url.PathEscape(name), nil, &res)
 }
 
-func (c *adminClient) revoke(_ context.Context, req revokeRequest) (*revokeResult, error) {
-	var res revokeResult
-	return &res, c.call(http.MethodPost, "/revoke", req, &res)
+func (c *adminClient) Revoke(_ context.Context, user, clientID string) (*registry.RevokeResult, error) {
+	var res registry.RevokeResult
+	return &res, c.call(http.MethodPost, "/revoke", revokeRequest{User: user, ClientID: clientID}, &res)
 }
 
 // Interface guards
 var (
-	_ manageBackend = (*manager)(nil)
+	_ manageBackend = (*registry.Manager)(nil)
 	_ manageBackend = (*adminClient)(nil)
 )

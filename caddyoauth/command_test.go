@@ -3,6 +3,7 @@ package caddyoauth
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"net/http"
 	"net/url"
 	"os"
@@ -104,7 +105,7 @@ func TestCLIThroughAdminAPI(t *testing.T) {
 
 	t.Run("client add --json prints the admin API's answer", func(t *testing.T) {
 		out := cli(t, "", "client", "add", "--name", "JSON app", "--public", "--redirect-uri", "http://127.0.0.1:8080/cb", "--json")
-		var c clientView
+		var c registry.ClientView
 		if err := json.Unmarshal([]byte(out), &c); err != nil {
 			t.Fatalf("output %q: %v", out, err)
 		}
@@ -120,7 +121,7 @@ func TestCLIThroughAdminAPI(t *testing.T) {
 			!regexp.MustCompile(`(?m)^static-app\s+-\s+confidential\s+read\s+client_credentials\s+config$`).MatchString(out) {
 			t.Errorf("client list:\n%s", out)
 		}
-		var list []clientView
+		var list []registry.ClientView
 		if err := json.Unmarshal([]byte(cli(t, "", "client", "list", "--json")), &list); err != nil {
 			t.Fatal(err)
 		}
@@ -348,7 +349,7 @@ func TestCLIOffline(t *testing.T) {
 		if out := mustCLI(t, "", off("user", "remove", "harry")...); out != "Removed user harry (0 tokens revoked)\n" {
 			t.Errorf("user remove printed %q", out)
 		}
-		var users []userView
+		var users []registry.UserView
 		if err := json.Unmarshal([]byte(mustCLI(t, "", off("user", "list", "--json")...)), &users); err != nil || len(users) != 0 {
 			t.Errorf("users after the removal: %+v %v", users, err)
 		}

@@ -2,6 +2,7 @@ package caddyoauth
 
 import (
 	"context"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -18,7 +19,7 @@ func TestRequireOAuthRefusesRevokedOAuth1TokensAtOnce(t *testing.T) {
 	ctx := context.Background()
 	srv := newTestServer(t, &ServerConfig{
 		Scopes:  []string{"read"},
-		Clients: []ClientConfig{{ClientID: "static", Name: "Static", Secret: "static-secret", Scopes: []string{"read"}}},
+		Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "static", Name: "Static", Scopes: []string{"read"}}, Secret: "static-secret"}},
 	})
 	h := newTestRequire(t, srv, &RequireOAuth{Scopes: []string{"read"}})
 	m := managerFor(srv)
@@ -55,18 +56,18 @@ func TestRequireOAuthRefusesRevokedOAuth1TokensAtOnce(t *testing.T) {
 			}
 		}},
 		{"admin API revocation by user", theStaticClient, func(t *testing.T, user, _ string) {
-			if res, err := m.revoke(ctx, revokeRequest{User: user}); err != nil || res.Revoked != 1 {
+			if res, err := m.Revoke(ctx, user, ""); err != nil || res.Revoked != 1 {
 				t.Fatalf("revoke = %+v, %v", res, err)
 			}
 		}},
 		{"admin API client deletion", func(t *testing.T) (string, string) {
-			v, err := m.createClient(ctx, clientRequest{Name: "Dynamic", Scopes: []string{"read"}})
+			v, err := m.CreateClient(ctx, registry.ClientMetadata{Name: "Dynamic", Scopes: []string{"read"}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return v.ClientID, v.ClientSecret
 		}, func(t *testing.T, _, clientID string) {
-			if res, err := m.deleteClient(ctx, clientID); err != nil || res.Revoked != 1 {
+			if res, err := m.DeleteClient(ctx, clientID); err != nil || res.Revoked != 1 {
 				t.Fatalf("deleteClient = %+v, %v", res, err)
 			}
 		}},

@@ -3,6 +3,7 @@ package caddyoauth
 import (
 	"context"
 	"encoding/json"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -157,7 +158,7 @@ func TestRequestURL(t *testing.T) {
 
 func TestOAuthServerMountsOneEngine(t *testing.T) {
 	srv := newTestServer(t, &ServerConfig{Clients: []ClientConfig{
-		{ClientID: "svc", Secret: "svc-secret", Grants: []string{"client_credentials"}, Scopes: []string{"read"}},
+		{ClientMetadata: registry.ClientMetadata{ClientID: "svc", Grants: []string{"client_credentials"}, Scopes: []string{"read"}}, Secret: "svc-secret"},
 	}, DefaultScopes: []string{"read"}})
 	// require_oauth provisioned before the oauth_server that mounts the
 	// engines under a prefix, as the config order may have it.

@@ -127,3 +127,7 @@ func serve(t *testing.T, h caddyhttp.MiddlewareHandler, r *http.Request) (*httpt
 	}
 	return w, next, repl
 }
+
+// generatedIDSize is the length of a generated client_id: crypto/rand.Text,
+// 128 bits in base32.
+const generatedIDSize = 26

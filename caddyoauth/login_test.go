@@ -3,6 +3,7 @@ package caddyoauth
 import (
 	"context"
 	"fmt"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -124,7 +125,7 @@ func TestLoginLockoutCountsCaddysClientIP(t *testing.T) {
 func TestLoginSessionUserMustExist(t *testing.T) {
 	srv := newTestServer(t, &ServerConfig{
 		Users:   []UserConfig{{Username: testUser, PasswordHash: testPasswordHash(t)}},
-		Clients: []ClientConfig{{ClientID: "app", Secret: "app-secret", RedirectURIs: []string{"https://app.example.com/cb"}, Trusted: true}},
+		Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "app", RedirectURIs: []string{"https://app.example.com/cb"}, Trusted: true}, Secret: "app-secret"}},
 	})
 	ctx := context.Background()
 	if err := srv.Store().CreateUser(ctx, &store.User{Username: "carol", PasswordHash: testPasswordHash(t)}); err != nil {

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 )
 
 // ServerConfig configures one OAuth authorization server of the `oauth` app:
@@ -133,13 +133,10 @@ type UserConfig struct {
 }
 
 // ClientConfig is a statically configured OAuth client (an OAuth 1
-// "consumer").
+// "consumer"): its registration metadata, checked by the same rules as a
+// registration through the admin API, and its credentials.
 type ClientConfig struct {
-	// The client identifier (OAuth 1: the consumer key). Required, unique.
-	ClientID string `json:"client_id"`
-
-	// A human-readable name, shown on the consent page.
-	Name string `json:"name,omitempty"`
+	registry.ClientMetadata
 
 	// The client secret (OAuth 1: the consumer secret). Placeholders such
 	// as {env.CLIENT_SECRET} or {file./run/secrets/client} are resolved
@@ -147,36 +144,10 @@ type ClientConfig struct {
 	// signs OAuth 1 requests with RSA-SHA1.
 	Secret string `json:"secret,omitempty"`
 
-	// The OAuth 2 redirect URIs; the one in a request must match one of
-	// them exactly.
-	RedirectURIs []string `json:"redirect_uris,omitempty"`
-
-	// The OAuth 1 callback URIs; oauth_callback must match one of them
-	// exactly (or be "oob"). Empty allows only "oob".
-	CallbackURIs []string `json:"callback_uris,omitempty"`
-
-	// The scopes this client may ask for. Empty means all of the server's.
-	Scopes []string `json:"scopes,omitempty"`
-
-	// The OAuth 2 grant types this client may use. Empty means all the
-	// server enables.
-	Grants []string `json:"grants,omitempty"`
-
-	// A public client has no secret (a native or browser app); PKCE with
-	// S256 is required for it.
-	Public bool `json:"public,omitempty"`
-
-	// A trusted (first-party) client skips the consent page.
-	Trusted bool `json:"trusted,omitempty"`
-
 	// Path to a PEM file with the RSA public key verifying the client's
 	// OAuth 1 RSA-SHA1 signatures: SPKI, PKCS#1 or a certificate. Read when
 	// the config loads.
 	RSAPublicKey string `json:"rsa_public_key,omitempty"`
-
-	// The client may introspect any token (RFC 7662), as a resource server
-	// or gateway does; other clients only their own.
-	Introspect bool `json:"introspect,omitempty"`
 }
 
 // Token formats.
@@ -310,18 +281,4 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// checkScopesKnown reports scopes (of a client or the defaults) the server
-// does not know, when the server restricts its scopes.
-func checkScopesKnown(server, scopes []string, what string) error {
-	if len(server) == 0 {
-		return nil
-	}
-	for _, s := range scopes {
-		if !slices.Contains(server, s) {
-			return fmt.Errorf("%s: scope %q is not among the server's scopes", what, s)
-		}
-	}
-	return nil
 }

@@ -3,6 +3,7 @@ package caddyoauth
 import (
 	"context"
 	"encoding/json"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -51,7 +52,7 @@ func TestJWTKeysPersistAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
 	cfg := func() *ServerConfig {
 		return &ServerConfig{StorageDir: dir, TokenFormat: "jwt", JWTAlgorithm: "ES256",
-			Clients: []ClientConfig{{ClientID: "svc", Secret: "svc-secret", Grants: []string{"client_credentials"}}}}
+			Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "svc", Grants: []string{"client_credentials"}}, Secret: "svc-secret"}}}
 	}
 	first, err := newServer(context.Background(), "default", withIssuer(cfg()), zap.NewNop(), slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,17 +47,17 @@ func TestServerConfigErrors(t *testing.T) {
 		{"user with a plaintext password", ServerConfig{Users: []UserConfig{{Username: "a", PasswordHash: "secret"}}}, "bcrypt or argon2id"},
 		{"user twice", ServerConfig{Users: []UserConfig{{"a", string(caddyauth.Argon2idHash{}.FakeHash())}, {"a", string(caddyauth.Argon2idHash{}.FakeHash())}}}, "defined twice"},
 		{"client without id", ServerConfig{Clients: []ClientConfig{{Secret: "s"}}}, "client_id is required"},
-		{"client without secret", ServerConfig{Clients: []ClientConfig{{ClientID: "c"}}}, "secret is required"},
-		{"public client with secret", ServerConfig{Clients: []ClientConfig{{ClientID: "c", Secret: "s", Public: true}}}, "public client has no secret"},
-		{"client secret from an empty variable", ServerConfig{Clients: []ClientConfig{{ClientID: "c", Secret: "{env.CADDY_OAUTH_TEST_EMPTY}"}}}, "secret"},
-		{"client twice", ServerConfig{Clients: []ClientConfig{{ClientID: "c", Secret: "s"}, {ClientID: "c", Secret: "t"}}}, "defined twice"},
-		{"client scope unknown", ServerConfig{Scopes: []string{"read"}, Clients: []ClientConfig{{ClientID: "c", Secret: "s", Scopes: []string{"admin"}}}}, `scope "admin"`},
-		{"client grant not enabled", ServerConfig{Grants: []string{"authorization_code"}, Clients: []ClientConfig{{ClientID: "c", Secret: "s", Grants: []string{"client_credentials"}}}}, "not enabled"},
-		{"public client with client_credentials", ServerConfig{Clients: []ClientConfig{{ClientID: "c", Public: true, Grants: []string{"client_credentials"}}}}, "public client cannot use client_credentials"},
-		{"http redirect URI", ServerConfig{Clients: []ClientConfig{{ClientID: "c", Secret: "s", RedirectURIs: []string{"http://app.example.com/cb"}}}}, "redirect_uri"},
-		{"relative callback URI", ServerConfig{Clients: []ClientConfig{{ClientID: "c", Secret: "s", CallbackURIs: []string{"/cb"}}}}, "callback_uri"},
-		{"missing RSA key file", ServerConfig{Clients: []ClientConfig{{ClientID: "c", RSAPublicKey: "/nonexistent/key.pem"}}}, "rsa_public_key"},
-		{"bad RSA key file", ServerConfig{Clients: []ClientConfig{{ClientID: "c", RSAPublicKey: badPEM}}}, "rsa_public_key"},
+		{"client without secret", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c"}}}}, "secret is required"},
+		{"public client with secret", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c", Public: true}, Secret: "s"}}}, "public client has no secret"},
+		{"client secret from an empty variable", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c"}, Secret: "{env.CADDY_OAUTH_TEST_EMPTY}"}}}, "secret"},
+		{"client twice", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c"}, Secret: "s"}, {ClientMetadata: registry.ClientMetadata{ClientID: "c"}, Secret: "t"}}}, "defined twice"},
+		{"client scope unknown", ServerConfig{Scopes: []string{"read"}, Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c", Scopes: []string{"admin"}}, Secret: "s"}}}, `scope "admin"`},
+		{"client grant not enabled", ServerConfig{Grants: []string{"authorization_code"}, Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c", Grants: []string{"client_credentials"}}, Secret: "s"}}}, "not enabled"},
+		{"public client with client_credentials", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c", Public: true, Grants: []string{"client_credentials"}}}}}, "public client cannot use client_credentials"},
+		{"http redirect URI", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c", RedirectURIs: []string{"http://app.example.com/cb"}}, Secret: "s"}}}, "redirect_uri"},
+		{"relative callback URI", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c", CallbackURIs: []string{"/cb"}}, Secret: "s"}}}, "callback_uri"},
+		{"missing RSA key file", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c"}, RSAPublicKey: "/nonexistent/key.pem"}}}, "rsa_public_key"},
+		{"bad RSA key file", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c"}, RSAPublicKey: badPEM}}}, "rsa_public_key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,10 +125,10 @@ func TestStaticClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := newTestServer(t, &ServerConfig{Clients: []ClientConfig{
-		{ClientID: "env", Secret: "{env.CADDY_OAUTH_TEST_SECRET}", Trusted: true},
-		{ClientID: "file", Secret: "{file." + secretFile + "}", Introspect: true},
-		{ClientID: "rsa", RSAPublicKey: pemFile},
-		{ClientID: "native", Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}},
+		{ClientMetadata: registry.ClientMetadata{ClientID: "env", Trusted: true}, Secret: "{env.CADDY_OAUTH_TEST_SECRET}"},
+		{ClientMetadata: registry.ClientMetadata{ClientID: "file", Introspect: true}, Secret: "{file." + secretFile + "}"},
+		{ClientMetadata: registry.ClientMetadata{ClientID: "rsa"}, RSAPublicKey: pemFile},
+		{ClientMetadata: registry.ClientMetadata{ClientID: "native", Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}}},
 	}})
 	for id, secret := range map[string]string{"env": "from-the-environment", "file": "from-a-file"} {
 		c, err := srv.Clients().Get(context.Background(), id)

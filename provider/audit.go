@@ -14,6 +14,8 @@ type Event struct {
 	Scopes   []string
 	// Reason is why something was refused (an error code or description).
 	Reason string
+	// Revoked is how many tokens a removal revoked.
+	Revoked int
 }
 
 // Auditor receives events; nil means discard.
