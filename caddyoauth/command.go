@@ -1,8 +1,6 @@
 package caddyoauth
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,10 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -21,7 +16,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/provider/registry"
@@ -347,13 +341,7 @@ func cmdClientList(cmd *cobra.Command, _ []string, b manageBackend) error {
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
-	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
-		return printJSON(out, list)
-	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT_ID\tNAME\tKIND\tSCOPES\tGRANTS\tSOURCE")
-	for _, c := range list {
+	return printList(cmd, list, "CLIENT_ID\tNAME\tKIND\tSCOPES\tGRANTS\tSOURCE", func(c registry.ClientView) []string {
 		kind := "confidential"
 		if c.Public {
 			kind = "public"
@@ -364,14 +352,8 @@ func cmdClientList(cmd *cobra.Command, _ []string, b manageBackend) error {
 		if c.Introspect {
 			kind += ",introspect"
 		}
-		source := "stored"
-		if c.Static {
-			source = "config"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ClientID, orDash(c.Name), kind,
-			orDash(strings.Join(c.Scopes, " ")), orDash(strings.Join(c.Grants, " ")), source)
-	}
-	return tw.Flush()
+		return []string{c.ClientID, orDash(c.Name), kind, orDash(strings.Join(c.Scopes, " ")), orDash(strings.Join(c.Grants, " ")), source(c.Static)}
+	})
 }
 
 func cmdClientRemove(cmd *cobra.Command, args []string, b manageBackend) error {
@@ -425,23 +407,35 @@ func cmdUserList(cmd *cobra.Command, _ []string, b manageBackend) error {
 	if err != nil {
 		return err
 	}
+	return printList(cmd, list, "USERNAME\tSOURCE\tCREATED", func(u registry.UserView) []string {
+		created := "-"
+		if u.CreatedAt != nil {
+			created = u.CreatedAt.Format("2006-01-02 15:04:05Z07:00")
+		}
+		return []string{u.Username, source(u.Static), created}
+	})
+}
+
+// printList prints list as the admin API's JSON with --json, else as
+// aligned columns under header, one row per item.
+func printList[T any](cmd *cobra.Command, list []T, header string, row func(T) []string) error {
 	out := cmd.OutOrStdout()
 	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
 		return printJSON(out, list)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USERNAME\tSOURCE\tCREATED")
-	for _, u := range list {
-		source, created := "stored", "-"
-		if u.Static {
-			source = "config"
-		}
-		if u.CreatedAt != nil {
-			created = u.CreatedAt.Format("2006-01-02 15:04:05Z07:00")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Username, source, created)
+	fmt.Fprintln(tw, header)
+	for _, item := range list {
+		fmt.Fprintln(tw, strings.Join(row(item), "\t"))
 	}
 	return tw.Flush()
+}
+
+func source(static bool) string {
+	if static {
+		return "config"
+	}
+	return "stored"
 }
 
 func cmdUserPasswd(cmd *cobra.Command, args []string, b manageBackend) error {
@@ -503,167 +497,5 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// readPassword takes the password from --password, else prompts for it
-// twice without echo on a terminal, else reads one line of standard input
-// (as `caddy hash-password` does).
-func readPassword(cmd *cobra.Command) (string, error) {
-	if p, _ := cmd.Flags().GetString("password"); p != "" {
-		return p, nil
-	}
-	in := cmd.InOrStdin()
-	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return promptPassword(int(f.Fd()), cmd.ErrOrStderr())
-	}
-	line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadBytes('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", err
-	}
-	if trimmed, ok := bytes.CutSuffix(line, []byte("\n")); ok {
-		line = bytes.TrimSuffix(trimmed, []byte("\r"))
-	}
-	if len(line) == 0 {
-		return "", errors.New("no password: give --password, or one line on standard input")
-	}
-	return string(line), nil
-}
-
-// promptPassword asks twice on the terminal fd, restoring its state if the
-// user interrupts.
-func promptPassword(fd int, prompt io.Writer) (string, error) {
-	state, err := term.GetState(fd)
-	if err != nil {
-		return "", err
-	}
-	c := make(chan os.Signal, 1)
-	signal.Notify(c, os.Interrupt)
-	done := make(chan struct{})
-	defer func() { signal.Stop(c); close(done) }()
-	go func() {
-		select {
-		case <-c:
-			_ = term.Restore(fd, state)
-			os.Exit(caddy.ExitCodeFailedStartup)
-		case <-done:
-		}
-	}()
-	fmt.Fprint(prompt, "Enter password: ")
-	p1, err := term.ReadPassword(fd)
-	fmt.Fprintln(prompt)
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprint(prompt, "Confirm password: ")
-	p2, err := term.ReadPassword(fd)
-	fmt.Fprintln(prompt)
-	if err != nil {
-		return "", err
-	}
-	if !bytes.Equal(p1, p2) {
-		return "", errors.New("passwords do not match")
-	}
-	if len(p1) == 0 {
-		return "", errors.New("the password is empty")
-	}
-	return string(p1), nil
-}
-
-// adminClient does the management through the admin API of a running
-// Caddy, as `caddy reload` reaches it.
-type adminClient struct {
-	addr, server string
-}
-
-// call sends in as JSON to the server's route path and decodes the answer
-// into out. Caddy's AdminAPIRequest turns a 4xx/5xx into an error that
-// carries the {"error": ...} body.
-func (c *adminClient) call(method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	uri := adminBase + url.PathEscape(c.server) + path
-	resp, err := caddycmd.AdminAPIRequest(c.addr, method, uri, make(http.Header), body)
-	if err != nil {
-		return apiMessage(err)
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		return nil
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out); err != nil {
-		return fmt.Errorf("decoding the admin API's answer: %v", err)
-	}
-	return nil
-}
-
-// apiMessage shortens AdminAPIRequest's error "caddy responded with
-// error: HTTP 409: {"error":"..."}" to the message of our routes' JSON
-// error; any other error is returned as it is.
-func apiMessage(err error) error {
-	msg := err.Error()
-	i := strings.Index(msg, ": {")
-	if i < 0 || !strings.HasPrefix(msg, "caddy responded with error: HTTP ") {
-		return err
-	}
-	var e struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal([]byte(strings.TrimSpace(msg[i+2:])), &e) != nil || e.Error == "" {
-		return err
-	}
-	return errors.New(e.Error)
-}
-
-func (c *adminClient) CreateClient(_ context.Context, md registry.ClientMetadata) (*registry.ClientView, error) {
-	var v registry.ClientView
-	return &v, c.call(http.MethodPost, "/clients", md, &v)
-}
-
-func (c *adminClient) ListClients(context.Context) ([]registry.ClientView, error) {
-	var list []registry.ClientView
-	return list, c.call(http.MethodGet, "/clients", nil, &list)
-}
-
-func (c *adminClient) DeleteClient(_ context.Context, id string) (*registry.RevokeResult, error) {
-	var res registry.RevokeResult
-	return &res, c.call(http.MethodDelete, "/clients/"+url.PathEscape(id), nil, &res)
-}
-
-func (c *adminClient) RotateSecret(_ context.Context, id string) (*registry.ClientView, error) {
-	var v registry.ClientView
-	return &v, c.call(http.MethodPost, "/clients/"+url.PathEscape(id)+"/secret", nil, &v)
-}
-
-func (c *adminClient) CreateUser(_ context.Context, username, password string) (*registry.UserView, error) {
-	var v registry.UserView
-	return &v, c.call(http.MethodPost, "/users", userRequest{Username: username, Password: password}, &v)
-}
-
-func (c *adminClient) ListUsers(context.Context) ([]registry.UserView, error) {
-	var list []registry.UserView
-	return list, c.call(http.MethodGet, "/users", nil, &list)
-}
-
-func (c *adminClient) SetPassword(_ context.Context, name, password string) error {
-	return c.call(http.MethodPut, "/users/"+url.PathEscape(name)+"/password", passwordRequest{Password: password}, nil)
-}
-
-func (c *adminClient) DeleteUser(_ context.Context, name string) (*registry.RevokeResult, error) {
-	var res registry.RevokeResult
-	return &res, c.call(http.MethodDelete, "/users/"+url.PathEscape(name), nil, &res)
-}
-
-func (c *adminClient) Revoke(_ context.Context, user, clientID string) (*registry.RevokeResult, error) {
-	var res registry.RevokeResult
-	return &res, c.call(http.MethodPost, "/revoke", revokeRequest{User: user, ClientID: clientID}, &res)
-}
-
 // Interface guards
-var (
-	_ manageBackend = (*registry.Manager)(nil)
-	_ manageBackend = (*adminClient)(nil)
-)
+var _ manageBackend = (*registry.Manager)(nil)
