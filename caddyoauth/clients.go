@@ -17,11 +17,9 @@ import (
 // a few kilobytes.
 const maxPEMFile = 64 << 10
 
-// knownGrants are the OAuth 2 grant types a config may name.
-var knownGrants = []string{
-	oauth2.GrantAuthorizationCode, oauth2.GrantRefreshToken,
-	oauth2.GrantClientCredentials, oauth2.GrantPassword,
-}
+// knownGrants are the OAuth 2 grant types a config may name: those the
+// engine's grant registry implements.
+var knownGrants = oauth2.KnownGrants()
 
 // staticClients turns the configured clients into registry entries, after
 // the registry's checks (the same as for registration through the admin

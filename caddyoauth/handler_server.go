@@ -78,13 +78,6 @@ type endpoint struct {
 	serve   func(w http.ResponseWriter, r *http.Request)
 }
 
-// OAuth 1.0a endpoint paths, relative to the prefix (DESIGN §3).
-const (
-	pathOAuth1RequestToken = "/oauth1/request_token"
-	pathOAuth1Authorize    = "/oauth1/authorize"
-	pathOAuth1AccessToken  = "/oauth1/access_token"
-)
-
 // CaddyModule returns the Caddy module information.
 func (OAuthServer) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
@@ -119,54 +112,31 @@ func (h *OAuthServer) provision(srv *Server) error {
 	}
 	e := srv.engines()
 	h.o2, h.o1, h.login, h.pages, h.users = e.o2, e.o1, e.login, e.pages, srv.passwords
-	h.routes = h.buildRoutes(srv.Issuer())
+	h.routes = h.buildRoutes()
 	return nil
 }
 
-// buildRoutes maps each endpoint's full path to its handler.
-func (h *OAuthServer) buildRoutes(issuer string) map[string]endpoint {
-	get := []string{http.MethodGet, http.MethodHead}
-	post := []string{http.MethodPost}
-	getPost := []string{http.MethodGet, http.MethodPost}
-	getHeadPost := []string{http.MethodGet, http.MethodHead, http.MethodPost}
-	routes := map[string]endpoint{
-		h.Prefix + oauth2.PathAuthorize: {methods: getPost, serve: func(w http.ResponseWriter, r *http.Request) {
-			if user, ok := h.resourceOwner(w, r); ok {
-				h.o2.Authorize(w, r, user)
-			}
-		}},
-		h.Prefix + pathLogin:             {methods: getHeadPost, serve: h.login.ServeLogin},
-		h.Prefix + pathLogout:            {methods: getHeadPost, serve: h.login.ServeLogout},
-		h.Prefix + oauth2.PathToken:      {methods: post, serve: h.o2.Token},
-		h.Prefix + oauth2.PathRevoke:     {methods: post, serve: h.o2.Revoke},
-		h.Prefix + oauth2.PathIntrospect: {methods: post, serve: h.o2.Introspect},
-		// RFC 8414 §3: the metadata lives at the root; an issuer with a
-		// path component puts that path after the well-known suffix.
-		oauth2.PathMetadata: {methods: get, serve: h.o2.Metadata},
-	}
-	if h.o2.JWTKeys() != nil {
-		// token_format jwt: the JWK Set of the metadata's jwks_uri.
-		routes[h.Prefix+oauth2.PathJWKS] = endpoint{methods: get, serve: h.o2.JWKS}
-	}
-	if p := issuerPath(issuer); p != "" {
-		routes[oauth2.PathMetadata+p] = routes[oauth2.PathMetadata]
-	}
+// buildRoutes mounts the endpoints the engines return under the prefix.
+func (h *OAuthServer) buildRoutes() map[string]endpoint {
+	eps := append(h.o2.Endpoints(), h.login.Endpoints()...)
 	if h.o1 != nil {
-		routes[h.Prefix+pathOAuth1RequestToken] = endpoint{methods: post, serve: func(w http.ResponseWriter, r *http.Request) {
-			h.o1.RequestToken(w, r, requestURL(r))
-		}}
-		routes[h.Prefix+pathOAuth1Authorize] = endpoint{methods: getPost, serve: func(w http.ResponseWriter, r *http.Request) {
-			if user, ok := h.resourceOwner(w, r); ok {
-				h.o1.Authorize(w, r, requestURL(r), user)
-			}
-		}}
-		routes[h.Prefix+pathOAuth1AccessToken] = endpoint{methods: post, serve: func(w http.ResponseWriter, r *http.Request) {
-			h.o1.AccessToken(w, r, requestURL(r))
-		}}
+		eps = append(eps, h.o1.Endpoints(requestURL)...)
 	}
-	for p, e := range routes {
-		e.allow = strings.Join(e.methods, ", ")
-		routes[p] = e
+	routes := make(map[string]endpoint, len(eps))
+	for _, e := range eps {
+		path := h.Prefix + e.Path
+		if e.Absolute {
+			path = e.Path
+		}
+		serve := e.Serve
+		if owner := e.ServeOwner; owner != nil {
+			serve = func(w http.ResponseWriter, r *http.Request) {
+				if user, ok := h.resourceOwner(w, r); ok {
+					owner(w, r, user)
+				}
+			}
+		}
+		routes[path] = endpoint{allow: strings.Join(e.Methods, ", "), methods: e.Methods, serve: serve}
 	}
 	return routes
 }
@@ -248,19 +218,6 @@ func lastHeader(h http.Header, name string) string {
 		return ""
 	}
 	return strings.TrimSpace(v[len(v)-1])
-}
-
-// issuerPath is the path component of the issuer, without a trailing slash.
-func issuerPath(issuer string) string {
-	rest, ok := strings.CutPrefix(issuer, "https://")
-	if !ok {
-		rest, _ = strings.CutPrefix(issuer, "http://")
-	}
-	i := strings.IndexByte(rest, '/')
-	if i < 0 {
-		return ""
-	}
-	return strings.TrimSuffix(rest[i:], "/")
 }
 
 // checkPrefix: empty, or a path starting with / and not ending with one.

@@ -25,7 +25,7 @@ func (c *ServerConfig) policy() registry.Policy {
 		Scopes:             c.Scopes,
 		KnownGrants:        knownGrants,
 		EnabledGrants:      enabled,
-		ConfidentialGrants: []string{oauth2.GrantClientCredentials},
+		ConfidentialGrants: oauth2.ConfidentialGrants(),
 	}
 }
 

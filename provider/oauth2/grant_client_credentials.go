@@ -8,6 +8,8 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
+var clientCredentialsGrant = grantType{name: GrantClientCredentials, byDefault: true, handle: (*Server).grantClientCredentials}
+
 // grantClientCredentials issues a token to a confidential client acting
 // for itself (RFC 6749 §4.4): no resource owner, and no refresh token
 // (§4.4.3: "A refresh token SHOULD NOT be included").
@@ -15,11 +17,7 @@ func (s *Server) grantClientCredentials(ctx context.Context, client *store.Clien
 	if client.Public {
 		return nil, provider.ErrUnauthorizedClient("public clients may not use client_credentials")
 	}
-	requested, e := requestedScopes(form)
-	if e != nil {
-		return nil, e
-	}
-	scopes, e := provider.GrantScopes(requested, client.Scopes, s.cfg.Scopes, s.cfg.DefaultScopes)
+	scopes, e := s.grantScopes(client, form)
 	if e != nil {
 		return nil, e
 	}

@@ -9,6 +9,9 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
+// authorizationCodeGrant is open to public clients, which PKCE protects.
+var authorizationCodeGrant = grantType{name: GrantAuthorizationCode, public: true, byDefault: true, handle: (*Server).grantCode}
+
 // grantCode exchanges an authorization code (RFC 6749 §4.1.3). The code is
 // consumed atomically before anything else, so of two concurrent
 // redemptions one wins; a second redemption revokes every token issued

@@ -9,6 +9,13 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
+var passwordGrant = grantType{name: GrantPassword, handle: (*Server).grantPassword, check: func(cfg *Config) error {
+	if cfg.Passwords == nil {
+		return errors.New("oauth2: the password grant needs a password checker")
+	}
+	return nil
+}}
+
 // grantPassword is the resource owner password credentials grant (RFC 6749
 // §4.3). RFC 9700 §2.4 says it MUST NOT be used; it exists for migrations
 // and is only reachable when the operator lists it in Config.Grants.
@@ -17,11 +24,7 @@ func (s *Server) grantPassword(ctx context.Context, client *store.Client, form u
 	if username == "" || !form.Has("password") {
 		return nil, provider.ErrInvalidRequest("username and password are required")
 	}
-	requested, e := requestedScopes(form)
-	if e != nil {
-		return nil, e
-	}
-	scopes, e := provider.GrantScopes(requested, client.Scopes, s.cfg.Scopes, s.cfg.DefaultScopes)
+	scopes, e := s.grantScopes(client, form)
 	if e != nil {
 		return nil, e
 	}

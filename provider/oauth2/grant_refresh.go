@@ -10,6 +10,9 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
+// refreshTokenGrant is open to public clients, which rotation protects.
+var refreshTokenGrant = grantType{name: GrantRefreshToken, public: true, byDefault: true, handle: (*Server).grantRefresh}
+
 // grantRefresh exchanges a refresh token (RFC 6749 §6) and rotates it
 // (RFC 9700 §4.14.2): the old one is marked used and a new one issued in
 // the same transaction; presenting a rotated token again means it leaked,

@@ -33,9 +33,9 @@ func (s *Server) Metadata(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var grants []string
-	for _, g := range []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantPassword} {
-		if s.grantEnabled(g) {
-			grants = append(grants, g)
+	for _, g := range grantTypes {
+		if s.grantEnabled(g.name) {
+			grants = append(grants, g.name)
 		}
 	}
 	m := metadata{

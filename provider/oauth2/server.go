@@ -58,10 +58,6 @@ const (
 	DefaultCacheSize = cache.DefaultSize
 )
 
-// DefaultGrants are enabled when Config.Grants is empty; the password grant
-// is never on by default (RFC 9700 §2.4).
-var DefaultGrants = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
-
 // Config configures a Server.
 type Config struct {
 	// Issuer identifies the server: the metadata "issuer" and the RFC 9207
@@ -168,16 +164,8 @@ func New(cfg Config, st store.Store, clients *provider.Clients) (*Server, error)
 	if len(grants) == 0 {
 		grants = DefaultGrants
 	}
-	for _, g := range grants {
-		switch g {
-		case GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials:
-		case GrantPassword:
-			if cfg.Passwords == nil {
-				return nil, errors.New("oauth2: the password grant needs a password checker")
-			}
-		default:
-			return nil, fmt.Errorf("oauth2: unknown grant %q", g)
-		}
+	if err := checkGrants(&cfg, grants); err != nil {
+		return nil, err
 	}
 	keys, err := newJWTKeys(&cfg, st)
 	if err != nil {

@@ -33,13 +33,12 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
 		s.tokenRefused(w, "", "", provider.ErrInvalidRequest("grant_type is required"))
 		return
 	}
-	if !s.grantEnabled(grant) {
+	gt := lookupGrant(grant)
+	if gt == nil || !s.grantEnabled(grant) {
 		s.tokenRefused(w, "", provider.SafeText(grant), provider.ErrUnsupportedGrantType("grant type not supported"))
 		return
 	}
-	// Public clients may use the code and refresh grants (with PKCE and
-	// rotation); client_credentials and password need a secret.
-	client, e := s.authenticateClient(r, form, grant == GrantAuthorizationCode || grant == GrantRefreshToken)
+	client, e := s.authenticateClient(r, form, gt.public)
 	if e != nil {
 		s.tokenRefused(w, "", grant, e)
 		return
@@ -48,17 +47,7 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
 		s.tokenRefused(w, client.ID, grant, provider.ErrUnauthorizedClient("this client may not use the "+grant+" grant"))
 		return
 	}
-	var resp *tokenResponse
-	switch grant {
-	case GrantAuthorizationCode:
-		resp, e = s.grantCode(r.Context(), client, form)
-	case GrantRefreshToken:
-		resp, e = s.grantRefresh(r.Context(), client, form)
-	case GrantClientCredentials:
-		resp, e = s.grantClientCredentials(r.Context(), client, form)
-	case GrantPassword:
-		resp, e = s.grantPassword(r.Context(), client, form)
-	}
+	resp, e := gt.handle(s, r.Context(), client, form)
 	if e != nil {
 		s.tokenRefused(w, client.ID, grant, e)
 		return
