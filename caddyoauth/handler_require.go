@@ -1,11 +1,11 @@
 package caddyoauth
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -93,6 +93,8 @@ type RequireOAuth struct {
 	needScope              string   // Scopes joined, for insufficient_scope
 	realm                  string
 	logger                 *zap.Logger
+	// vs caches the verifiers; a pointer, so the module stays copyable.
+	vs *atomic.Pointer[verifierSet]
 }
 
 // CaddyModule returns the Caddy module information.
@@ -137,6 +139,7 @@ func (h *RequireOAuth) provision(srv *Server) error {
 		return fmt.Errorf("protocols: oauth1 only, but OAuth 1 is disabled on server %q", srv.Name())
 	}
 	h.srv, h.accept1, h.accept2 = srv, want1, want2
+	h.vs = new(atomic.Pointer[verifierSet])
 	h.realm = provider.SafeText(h.Realm)
 
 	var err error
@@ -189,70 +192,105 @@ func isTokenChar(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
-// verifiers are the engines of the protocols a handler accepts; nil for
-// one it does not (or the server disables).
-type verifiers struct {
-	o1 *oauth1.Server
-	o2 *oauth2.Server
+// verifierSet is what a handler verifies with, built from one set of the
+// server's engines.
+type verifierSet struct {
+	engines *engines
+	// list holds the accepted verifiers in the order Detect asks them
+	// when no Authorization scheme claims the request: OAuth 1 first, as
+	// its parameters can sit in the same query or body as anything else.
+	list []provider.Verifier
+	// schemes maps each protocol's Authorization scheme to its verifier,
+	// nil when this handler does not accept it (then hint explains).
+	schemes []schemeClaim
 }
 
-// verifiers loads the server's engines for this request: an oauth_server
-// handler provisioned after this one may have mounted them anew (under its
-// prefix), and every handler must verify with the engine that also
-// revokes, since it keeps the verification cache.
-func (h *RequireOAuth) verifiers() verifiers {
+type schemeClaim struct {
+	scheme string
+	v      provider.Verifier
+	hint   string
+}
+
+// verifiers returns the verifiers over the server's current engines: an
+// oauth_server handler provisioned after this one may have mounted them
+// anew (under its prefix), and every handler must verify with the engine
+// that also revokes, since it keeps the verification cache. They are
+// rebuilt only when the engines change.
+func (h *RequireOAuth) verifiers() *verifierSet {
 	e := h.srv.engines()
-	var v verifiers
-	if h.accept1 {
-		v.o1 = e.o1
+	if vs := h.vs.Load(); vs != nil && vs.engines == e {
+		return vs
+	}
+	vs := &verifierSet{engines: e}
+	var v1, v2 provider.Verifier
+	if h.accept1 && e.o1 != nil {
+		v1 = e.o1.Verifier(requestURL)
+		vs.list = append(vs.list, v1)
 	}
 	if h.accept2 {
-		v.o2 = e.o2
+		v2 = e.o2.Verifier(h.AllowQueryToken)
+		vs.list = append(vs.list, v2)
 	}
-	return v
+	vs.schemes = []schemeClaim{
+		{oauth2.Scheme, v2, "OAuth 2 bearer tokens are not accepted here"},
+		{oauth1.Scheme, v1, "OAuth 1 requests are not accepted here"},
+	}
+	h.vs.Store(vs)
+	return vs
 }
 
-// ServeHTTP checks the credentials and either answers the refusal or
-// passes the sanitized request on.
+// detect finds the verifier whose credential the request carries: the one
+// its Authorization scheme names, else the first that finds its
+// credential. v is nil when there is none (hint may say why).
+func (vs *verifierSet) detect(r *http.Request) (v provider.Verifier, c provider.Credential, hint string, e *provider.Error) {
+	switch auth := r.Header["Authorization"]; len(auth) {
+	case 0:
+	case 1:
+		scheme, _, _ := strings.Cut(auth[0], " ")
+		for _, sc := range vs.schemes {
+			if !strings.EqualFold(scheme, sc.scheme) {
+				continue
+			}
+			if sc.v == nil {
+				return nil, c, sc.hint, nil
+			}
+			c, found, e := sc.v.Detect(r)
+			if !found && e == nil {
+				return nil, c, "", nil
+			}
+			return sc.v, c, "", e
+		}
+	default:
+		// RFC 6750 §2 (and RFC 5849 §3.5.1 alike): one credential, one way.
+		return vs.list[len(vs.list)-1], c, "", provider.ErrInvalidRequest("more than one Authorization header")
+	}
+	for _, v := range vs.list {
+		if c, found, e := v.Detect(r); found || e != nil {
+			return v, c, "", e
+		}
+	}
+	return nil, c, "", nil
+}
+
+// ServeHTTP checks the credentials with the verifier they belong to and
+// either lets it answer the refusal or passes the sanitized request on.
 func (h *RequireOAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	v := h.verifiers()
-	c, perr := h.findCredential(r, v)
-	if perr != nil {
-		h.audit(r, protocolOAuth2, nil, perr)
-		h.refuseBearer(w, r, perr, "")
+	vs := h.verifiers()
+	v, c, hint, e := vs.detect(r)
+	if v == nil {
+		h.refuseNoCredentials(w, r, vs, hint)
 		return nil
 	}
 	var id *provider.Identity
-	switch c.protocol {
-	case protocolOAuth2:
-		id, perr = v.o2.VerifyBearer(r.Context(), c.token)
-		if perr != nil {
-			h.audit(r, protocolOAuth2, nil, perr)
-			h.refuseBearer(w, r, perr, "")
-			return nil
-		}
-	case protocolOAuth1:
-		id, perr = v.o1.Verify(r, requestURL(r))
-		if perr != nil {
-			h.audit(r, protocolOAuth1, nil, perr)
-			h.refuseOAuth1(w, r, v, perr)
-			return nil
-		}
-	default:
-		h.refuseNoCredentials(w, r, v, c.hint)
+	if e == nil {
+		id, e = v.Verify(r, c, h.Scopes)
+	}
+	if e != nil {
+		h.audit(r, v.Protocol(), id, e)
+		v.Challenge(w, h.realmFor(r), e)
 		return nil
 	}
-	if !provider.ContainsAll(id.Scopes, h.Scopes) {
-		h.audit(r, id.Protocol, id, provider.NewError(http.StatusForbidden, "insufficient_scope", "lacks "+h.needScope))
-		if id.Protocol == protocolOAuth1 {
-			h.refuseOAuth1(w, r, v, provider.NewError(http.StatusForbidden, oauth1.ProblemPermissionDenied, "the token lacks a required scope: "+h.needScope))
-		} else {
-			h.refuseBearer(w, r, provider.NewError(http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope"), h.needScope)
-		}
-		return nil
-	}
-
-	h.stripCredentials(r, c)
+	v.Strip(r, c)
 	h.setIdentity(r, id)
 	return next.ServeHTTP(w, r)
 }
@@ -344,16 +382,14 @@ func (h *RequireOAuth) realmFor(r *http.Request) string {
 
 // refuseNoCredentials answers a request without credentials: 401 with a
 // challenge per accepted protocol and no error code (RFC 6750 §3.1).
-func (h *RequireOAuth) refuseNoCredentials(w http.ResponseWriter, r *http.Request, v verifiers, hint string) {
+func (h *RequireOAuth) refuseNoCredentials(w http.ResponseWriter, r *http.Request, vs *verifierSet, hint string) {
 	h.debug("no credentials", r, nil)
 	realm := h.realmFor(r)
+	// The OAuth 2 challenge first, as before verifiers had an order.
+	for i := len(vs.list) - 1; i >= 0; i-- {
+		vs.list[i].Challenge(w, realm, nil)
+	}
 	hdr := w.Header()
-	if v.o2 != nil {
-		hdr.Add("WWW-Authenticate", `Bearer realm="`+realm+`"`)
-	}
-	if v.o1 != nil {
-		hdr.Add("WWW-Authenticate", `OAuth realm="`+realm+`"`)
-	}
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusUnauthorized)
@@ -362,69 +398,6 @@ func (h *RequireOAuth) refuseNoCredentials(w http.ResponseWriter, r *http.Reques
 		msg = hint + "\n"
 	}
 	_, _ = w.Write([]byte(msg))
-}
-
-// refuseBearer answers an RFC 6750 §3 error: the challenge with the error
-// code (and scope for insufficient_scope) and the same as a JSON body.
-func (h *RequireOAuth) refuseBearer(w http.ResponseWriter, r *http.Request, e *provider.Error, scope string) {
-	var b strings.Builder
-	b.WriteString(`Bearer realm="`)
-	b.WriteString(h.realmFor(r))
-	b.WriteString(`", error="`)
-	b.WriteString(provider.SafeText(e.Code))
-	b.WriteByte('"')
-	if e.Description != "" {
-		b.WriteString(`, error_description="`)
-		b.WriteString(provider.SafeText(e.Description))
-		b.WriteByte('"')
-	}
-	if scope != "" {
-		b.WriteString(`, scope="`)
-		b.WriteString(scope)
-		b.WriteByte('"')
-	}
-	hdr := w.Header()
-	hdr.Set("WWW-Authenticate", b.String())
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Content-Type", "application/json")
-	status := e.Status
-	if status == 0 {
-		status = http.StatusUnauthorized
-	}
-	w.WriteHeader(status)
-	body := map[string]string{"error": e.Code}
-	if e.Description != "" {
-		body["error_description"] = e.Description
-	}
-	if scope != "" {
-		body["scope"] = scope
-	}
-	_ = json.NewEncoder(w).Encode(body)
-}
-
-// refuseOAuth1 renders an OAuth 1 error with the engine (oauth_problem
-// body, challenge on 401) under this handler's realm.
-func (h *RequireOAuth) refuseOAuth1(w http.ResponseWriter, r *http.Request, v verifiers, e *provider.Error) {
-	if v.o1 == nil {
-		h.refuseNoCredentials(w, r, v, "")
-		return
-	}
-	v.o1.WriteError(realmWriter{ResponseWriter: w, realm: h.realmFor(r)}, e)
-}
-
-// realmWriter puts this handler's realm into the engine's OAuth challenge.
-type realmWriter struct {
-	http.ResponseWriter
-	realm string
-}
-
-// WriteHeader rewrites the OAuth challenge before the header goes out.
-func (rw realmWriter) WriteHeader(status int) {
-	hdr := rw.Header()
-	if strings.HasPrefix(hdr.Get("WWW-Authenticate"), "OAuth ") {
-		hdr.Set("WWW-Authenticate", `OAuth realm="`+rw.realm+`"`)
-	}
-	rw.ResponseWriter.WriteHeader(status)
 }
 
 // debug logs a refusal at debug level; the hot path pays one Check.

@@ -17,6 +17,9 @@ type Error struct {
 	// Basic is set for invalid_client after HTTP Basic authentication, which
 	// must be answered 401 with WWW-Authenticate (RFC 6749 §5.2).
 	Basic bool
+	// Scope is, for insufficient_scope, the scope the resource needs
+	// (RFC 6750 §3).
+	Scope string
 }
 
 func (e *Error) Error() string {

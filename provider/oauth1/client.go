@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"errors"
+	"github.com/caddy-oauth/caddy-oauth/provider/formbody"
 	"io"
 	"net/http"
 	"strconv"
@@ -86,7 +87,7 @@ func Sign(req *http.Request, c ClientCreds) error {
 		return err
 	}
 	params = append(params, query...)
-	if isFormBody(req) {
+	if formbody.IsForm(req) {
 		body, err := io.ReadAll(req.Body)
 		if err != nil {
 			return err

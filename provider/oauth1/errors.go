@@ -46,15 +46,17 @@ func unauthorized(problem, desc string) *provider.Error {
 // oauth_problem and oauth_problem_advice, on a 401 a
 // `WWW-Authenticate: OAuth realm="..."` challenge, and for
 // timestamp_refused the oauth_acceptable_timestamps range, for
-// parameter_absent the oauth_parameters_absent list. The Caddy glue
-// calls it for errors Verify returns.
-func (s *Server) WriteError(w http.ResponseWriter, e *provider.Error) {
+// parameter_absent the oauth_parameters_absent list.
+func (s *Server) WriteError(w http.ResponseWriter, e *provider.Error) { s.writeError(w, s.realm, e) }
+
+// writeError is WriteError under realm (require_oauth's differs).
+func (s *Server) writeError(w http.ResponseWriter, realm string, e *provider.Error) {
 	h := w.Header()
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	if e.Status == http.StatusUnauthorized {
-		h.Set("WWW-Authenticate", `OAuth realm="`+s.realm+`"`)
+		h.Set("WWW-Authenticate", Scheme+` realm="`+realm+`"`)
 	}
 	var b strings.Builder
 	b.WriteString("oauth_problem=")

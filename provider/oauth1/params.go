@@ -1,14 +1,12 @@
 package oauth1
 
 import (
-	"bytes"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"strings"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/formbody"
 )
 
 // Param is one name/value pair of a request, decoded.
@@ -215,59 +213,6 @@ func parseForm(s string) ([]Param, error) {
 	return out, nil
 }
 
-// isFormBody reports whether r's body is a single-part
-// application/x-www-form-urlencoded entity, the only body §3.4.1.3.1 reads.
-func isFormBody(r *http.Request) bool {
-	if r.Body == nil || r.Body == http.NoBody {
-		return false
-	}
-	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return false
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && mt == "application/x-www-form-urlencoded"
-}
-
-// bodyReader gives back a body that was read, closing the original. full
-// holds the whole body when it was read completely (StripParams reuses it).
-type bodyReader struct {
-	io.Reader
-	io.Closer
-	full []byte
-}
-
-// readBody reads at most limit bytes of r.Body and puts back a body that
-// yields exactly the same bytes (read bytes followed by anything unread), so
-// a proxy behind us forwards the request intact. tooBig reports a body
-// longer than limit.
-func readBody(r *http.Request, limit int64) (body []byte, tooBig bool, err error) {
-	orig := r.Body
-	if b, ok := orig.(bodyReader); ok && b.full != nil {
-		// Read before and untouched since: hand out the same bytes again.
-		if br, ok := b.Reader.(*bytes.Reader); ok && br.Len() == len(b.full) {
-			if int64(len(b.full)) > limit {
-				return nil, true, nil
-			}
-			r.Body = bodyReader{bytes.NewReader(b.full), b.Closer, b.full}
-			return b.full, false, nil
-		}
-	}
-	body, err = io.ReadAll(io.LimitReader(orig, limit+1))
-	if err != nil {
-		// Whatever was read is lost to the reader; the request cannot
-		// be forwarded faithfully anyway.
-		r.Body = bodyReader{io.MultiReader(bytes.NewReader(body), orig), orig, nil}
-		return nil, false, err
-	}
-	if int64(len(body)) > limit {
-		r.Body = bodyReader{io.MultiReader(bytes.NewReader(body), orig), orig, nil}
-		return nil, true, nil
-	}
-	r.Body = bodyReader{bytes.NewReader(body), orig, body}
-	return body, false, nil
-}
-
 // collectParams gathers the request parameters from the three sources of
 // §3.4.1.3.1 (Authorization header without realm, form body, query) and
 // checks the §3.1 rule that no protocol parameter appears twice, in one
@@ -317,8 +262,8 @@ func collectParams(r *http.Request, maxBody int64) (*requestParams, *provider.Er
 		}
 	}
 
-	if isFormBody(r) {
-		body, tooBig, err := readBody(r, maxBody)
+	if formbody.IsForm(r) {
+		body, tooBig, err := formbody.Read(r, maxBody)
 		if err != nil {
 			return nil, badRequest(ProblemParameterRejected, "request body could not be read")
 		}
@@ -357,8 +302,8 @@ func (s *Server) HasCredentials(r *http.Request) bool {
 	if list, err := parseForm(r.URL.RawQuery); err == nil && hasProtocolParam(list) {
 		return true
 	}
-	if isFormBody(r) {
-		body, tooBig, err := readBody(r, s.maxBody)
+	if formbody.IsForm(r) {
+		body, tooBig, err := formbody.Read(r, s.maxBody)
 		if err == nil && !tooBig {
 			if list, err := parseForm(string(body)); err == nil && hasProtocolParam(list) {
 				return true

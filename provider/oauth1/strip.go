@@ -1,11 +1,10 @@
 package oauth1
 
 import (
-	"bytes"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
+
+	"github.com/caddy-oauth/caddy-oauth/provider/formbody"
 )
 
 // maxStripBody bounds a form body StripParams reads that Verify has not
@@ -27,36 +26,19 @@ func StripParams(r *http.Request) {
 			}
 		}
 	}
-	if !isFormBody(r) {
+	if !formbody.IsForm(r) {
 		return
 	}
-	limit := int64(maxStripBody)
-	if b, ok := r.Body.(bodyReader); ok && b.full != nil && int64(len(b.full)) > limit {
-		limit = int64(len(b.full))
-	}
-	body, tooBig, err := readBody(r, limit)
-	if err != nil || tooBig {
-		return
-	}
-	nb, changed := stripProtocolParams(string(body))
-	if !changed {
-		return
-	}
-	orig := r.Body.(bodyReader).Closer
-	data := []byte(nb)
-	if len(data) == 0 {
-		r.Body = http.NoBody
-	} else {
-		r.Body = bodyReader{bytes.NewReader(data), orig, data}
-	}
-	r.ContentLength = int64(len(data))
-	r.Header.Set("Content-Length", strconv.Itoa(len(data)))
-	r.TransferEncoding = nil
-	r.GetBody = func() (io.ReadCloser, error) {
-		if len(data) == 0 {
-			return http.NoBody, nil
+	body, ok := formbody.Kept(r)
+	if !ok {
+		var tooBig bool
+		var err error
+		if body, tooBig, err = formbody.Read(r, maxStripBody); err != nil || tooBig {
+			return
 		}
-		return io.NopCloser(bytes.NewReader(data)), nil
+	}
+	if nb, changed := stripProtocolParams(string(body)); changed {
+		formbody.Replace(r, []byte(nb))
 	}
 }
 
