@@ -66,9 +66,7 @@ type Config struct {
 	// TokenCacheSize bounds the in-memory cache of token credentials
 	// that Verify consults before the store (see accessCredentials for
 	// what it guarantees): 0 means DefaultTokenCacheSize entries, a
-	// negative value disables it. It is only used over a store that
-	// counts its changes (store/badger); with another store every
-	// request reads the store.
+	// negative value disables it, so every request reads the store.
 	TokenCacheSize int
 }
 
@@ -101,10 +99,9 @@ type Server struct {
 	keysMu sync.Mutex
 	keys   map[string]*rsa.PublicKey
 
-	// access caches token credentials for Verify; nil (disabled) unless
-	// the store is a versioner, ver.
+	// access caches token credentials for Verify, current while the
+	// store's change counters say so; nil if disabled.
 	access *cache.Cache[*accessEntry]
-	ver    versioner
 }
 
 // New returns a Server over st and the client registry.
@@ -146,13 +143,10 @@ func New(cfg Config, st store.Store, clients *provider.Clients) (*Server, error)
 		maxBody: cfg.MaxBodyBytes,
 		keys:    make(map[string]*rsa.PublicKey),
 	}
-	if ver, ok := st.(versioner); ok {
-		s.ver = ver
-		if cfg.TokenCacheSize == 0 {
-			cfg.TokenCacheSize = DefaultTokenCacheSize
-		}
-		s.access = cache.New[*accessEntry](cfg.TokenCacheSize)
+	if cfg.TokenCacheSize == 0 {
+		cfg.TokenCacheSize = DefaultTokenCacheSize
 	}
+	s.access = cache.New[*accessEntry](cfg.TokenCacheSize)
 	return s, nil
 }
 
