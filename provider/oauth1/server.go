@@ -86,10 +86,24 @@ type RequestURL struct {
 	Loopback bool
 }
 
+// Store is the part of a store.Store the engine uses: temporary and token
+// credentials, nonces, remembered consents, and the change counters its
+// token credentials cache checks. Clients come from the provider.Clients
+// registry, not from here.
+type Store interface {
+	store.TokenStore
+	store.NonceStore
+	store.ConsentStore
+	store.ChangeCounter
+}
+
+// Every full store is one, so callers can pass a store.Store.
+var _ Store = store.Store(nil)
+
 // Server is the OAuth 1.0a engine for one authorization server.
 type Server struct {
 	cfg     Config
-	st      store.Store
+	st      Store
 	clients *provider.Clients
 	clock   provider.Clock
 	window  time.Duration
@@ -105,7 +119,7 @@ type Server struct {
 }
 
 // New returns a Server over st and the client registry.
-func New(cfg Config, st store.Store, clients *provider.Clients) (*Server, error) {
+func New(cfg Config, st Store, clients *provider.Clients) (*Server, error) {
 	if st == nil {
 		return nil, errors.New("oauth1: nil store")
 	}
