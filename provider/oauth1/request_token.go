@@ -137,14 +137,7 @@ func (s *Server) mintCredentials(kind store.TokenKind, clientID string, ttl time
 // never cached.
 func writeForm(w http.ResponseWriter, params []Param) {
 	var b strings.Builder
-	for i, p := range params {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(Encode(p.Name))
-		b.WriteByte('=')
-		b.WriteString(Encode(p.Value))
-	}
+	writeParams(&b, params)
 	h := w.Header()
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
 	h.Set("Cache-Control", "no-store")
