@@ -219,6 +219,35 @@ type KeyStore interface {
 	LoadOrCreateKey(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
 }
 
+// ChangeCounter lets a cache in front of the store tell whether its copy of
+// a token or client is still current, whichever path changed the item (an
+// engine, the admin API, a direct store call), without each such path
+// having to tell each cache.
+//
+// The number returned for a key must change whenever the item stored under
+// that key may have changed: for a token, saved again over a stored one
+// (SaveToken, SaveTokens, a successor of RotateRefresh), updated, revoked,
+// rotated (the old refresh token), consumed, or deleted by RevokeFamily,
+// RevokeUser or RevokeClient; for a client, updated or deleted. It must
+// change only once the change is visible to reads (a reader that sees the
+// new number reads the new state), a change that failed counts (it may
+// have landed partly), and it must never come back to a number it had
+// before a change (counters that only grow do that).
+//
+// So a reader that reads the counter BEFORE it reads the store, and later
+// sees the same number, knows its copy is current. The converse is not
+// promised: a number may change although its item did not (a counter
+// shared by many keys, a stripe by hash), which costs a cache a re-read,
+// never a wrong answer. Creating an item need not change anything: no
+// cache holds what was never stored. Only changes made through this Store
+// value are counted.
+type ChangeCounter interface {
+	// TokenVersion is the counter of the token stored under hash.
+	TokenVersion(hash []byte) uint64
+	// ClientVersion is the counter of the client id.
+	ClientVersion(id string) uint64
+}
+
 // Store is everything the engine needs; store/badger implements it all.
 type Store interface {
 	ClientStore
@@ -229,5 +258,6 @@ type Store interface {
 	SessionStore
 	ConsentStore
 	KeyStore
+	ChangeCounter
 	Close() error
 }

@@ -13,18 +13,6 @@ import (
 // when Config.TokenCacheSize is 0.
 const DefaultTokenCacheSize = cache.DefaultSize
 
-// versioner is implemented by stores that count their changes for caches
-// (store/badger: TokenVersion, ClientVersion). The token credentials cache
-// is only used over such a store.
-type versioner interface {
-	// TokenVersion changes whenever the token stored under hash may have
-	// been revoked, deleted or replaced, and only after the change is
-	// visible to GetToken.
-	TokenVersion(hash []byte) uint64
-	// ClientVersion does the same for the client id.
-	ClientVersion(id string) uint64
-}
-
 // accessEntry is what looking up token credentials (§2.3) for a protected
 // resource request established: the client, the identity the token stands
 // for, and the signing key of §3.4.2 with both secrets already unsealed
@@ -104,7 +92,7 @@ func (s *Server) accessCredentials(ctx context.Context, consumerKey, value strin
 // current reports whether nothing changed ent's token or client since ent
 // was filled. It hashes nothing: ent.hash is the key it was found under.
 func (s *Server) current(ent *accessEntry) bool {
-	return s.ver.TokenVersion(ent.hash[:]) == ent.tokVer && s.ver.ClientVersion(ent.client.ID) == ent.cliVer
+	return s.st.TokenVersion(ent.hash[:]) == ent.tokVer && s.st.ClientVersion(ent.client.ID) == ent.cliVer
 }
 
 // fillAccess looks the client and token up in the store and caches the
@@ -114,10 +102,7 @@ func (s *Server) fillAccess(ctx context.Context, consumerKey string, k cache.Key
 	// Versions and ticket before the reads: a change committed after
 	// them makes the entry stale, one committed before is read.
 	ticket := s.access.Ticket(k)
-	ent := &accessEntry{hash: k}
-	if s.ver != nil {
-		ent.tokVer, ent.cliVer = s.ver.TokenVersion(k[:]), s.ver.ClientVersion(consumerKey)
-	}
+	ent := &accessEntry{hash: k, tokVer: s.st.TokenVersion(k[:]), cliVer: s.st.ClientVersion(consumerKey)}
 	client, e := s.lookupClient(ctx, consumerKey)
 	if e != nil {
 		return nil, e

@@ -51,25 +51,13 @@ func (s *Server) AccessToken(w http.ResponseWriter, r *http.Request, u RequestUR
 		return
 	}
 
-	now := s.clock.Now()
-	value, secret, sealed, err := s.mintCredentials()
+	access, value, secret, err := s.mintCredentials(store.KindOAuth1Access, v.client.ID, s.cfg.AccessTokenTTL)
 	if err != nil {
 		s.WriteError(w, provider.ErrServer())
 		return
 	}
-	access := &store.Token{
-		Hash:         provider.HashToken(value),
-		Kind:         store.KindOAuth1Access,
-		ClientID:     v.client.ID,
-		User:         consumed.User,
-		Scopes:       consumed.Scopes,
-		Family:       consumed.Family,
-		IssuedAt:     now,
-		SealedSecret: sealed,
-	}
-	if s.cfg.AccessTokenTTL > 0 {
-		access.ExpiresAt = now.Add(s.cfg.AccessTokenTTL)
-	}
+	// The token credentials stand for what the resource owner approved.
+	access.User, access.Scopes, access.Family = consumed.User, consumed.Scopes, consumed.Family
 	if err := s.st.SaveToken(ctx, access); err != nil {
 		s.WriteError(w, provider.ErrServer())
 		return

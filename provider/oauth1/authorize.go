@@ -229,14 +229,7 @@ func AppendQuery(uri string, params []Param) string {
 	default:
 		b.WriteByte('&')
 	}
-	for i, p := range params {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(Encode(p.Name))
-		b.WriteByte('=')
-		b.WriteString(Encode(p.Value))
-	}
+	writeParams(&b, params)
 	if hasFrag {
 		b.WriteByte('#')
 		b.WriteString(frag)

@@ -74,3 +74,16 @@ func appendEncode(dst []byte, s string) []byte {
 	}
 	return dst
 }
+
+// writeParams writes params §3.6-encoded as name=value pairs joined by "&",
+// as a query or a form body.
+func writeParams(b *strings.Builder, params []Param) {
+	for i, p := range params {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(Encode(p.Name))
+		b.WriteByte('=')
+		b.WriteString(Encode(p.Value))
+	}
+}

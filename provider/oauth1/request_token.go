@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/store"
@@ -50,8 +51,7 @@ func (s *Server) RequestToken(w http.ResponseWriter, r *http.Request, u RequestU
 		return
 	}
 
-	now := s.clock.Now()
-	value, secret, sealed, err := s.mintCredentials()
+	tok, value, secret, err := s.mintCredentials(store.KindOAuth1Request, v.client.ID, s.cfg.RequestTokenTTL)
 	if err != nil {
 		s.WriteError(w, provider.ErrServer())
 		return
@@ -61,17 +61,7 @@ func (s *Server) RequestToken(w http.ResponseWriter, r *http.Request, u RequestU
 		s.WriteError(w, provider.ErrServer())
 		return
 	}
-	tok := &store.Token{
-		Hash:         provider.HashToken(value),
-		Kind:         store.KindOAuth1Request,
-		ClientID:     v.client.ID,
-		Scopes:       scopes,
-		Family:       family,
-		IssuedAt:     now,
-		ExpiresAt:    now.Add(s.cfg.RequestTokenTTL),
-		SealedSecret: sealed,
-		Callback:     callback,
-	}
+	tok.Scopes, tok.Family, tok.Callback = scopes, family, callback
 	if err := s.st.SaveToken(ctx, tok); err != nil {
 		s.WriteError(w, provider.ErrServer())
 		return
@@ -114,31 +104,40 @@ func checkCallback(cb string, c *store.Client) *provider.Error {
 	return nil
 }
 
-// mintCredentials makes a token identifier and secret (256 bits each) and
-// seals the secret for storage.
-func (s *Server) mintCredentials() (value, secret string, sealed []byte, err error) {
+// mintCredentials makes credentials of kind for the client (§2.1, §2.3):
+// an identifier and a secret of 256 bits each, which only the client gets,
+// and the token to store for them, issued now, expiring after ttl (0:
+// never), with the secret sealed. The caller fills in the rest.
+func (s *Server) mintCredentials(kind store.TokenKind, clientID string, ttl time.Duration) (tok *store.Token, value, secret string, err error) {
+	now := s.clock.Now()
 	if value, err = provider.NewToken(s.cfg.Entropy); err != nil {
-		return
+		return nil, "", "", err
 	}
 	if secret, err = provider.NewToken(s.cfg.Entropy); err != nil {
-		return
+		return nil, "", "", err
 	}
-	sealed, err = s.cfg.Sealer.Seal(PurposeTokenSecret, []byte(secret))
-	return
+	sealed, err := s.cfg.Sealer.Seal(PurposeTokenSecret, []byte(secret))
+	if err != nil {
+		return nil, "", "", err
+	}
+	tok = &store.Token{
+		Hash:         provider.HashToken(value),
+		Kind:         kind,
+		ClientID:     clientID,
+		IssuedAt:     now,
+		SealedSecret: sealed,
+	}
+	if ttl > 0 {
+		tok.ExpiresAt = now.Add(ttl)
+	}
+	return tok, value, secret, nil
 }
 
 // writeForm answers a credentials response: form-encoded (§2.1, §2.3),
 // never cached.
 func writeForm(w http.ResponseWriter, params []Param) {
 	var b strings.Builder
-	for i, p := range params {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(Encode(p.Name))
-		b.WriteByte('=')
-		b.WriteString(Encode(p.Value))
-	}
+	writeParams(&b, params)
 	h := w.Header()
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
 	h.Set("Cache-Control", "no-store")

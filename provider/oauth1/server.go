@@ -66,9 +66,7 @@ type Config struct {
 	// TokenCacheSize bounds the in-memory cache of token credentials
 	// that Verify consults before the store (see accessCredentials for
 	// what it guarantees): 0 means DefaultTokenCacheSize entries, a
-	// negative value disables it. It is only used over a store that
-	// counts its changes (store/badger); with another store every
-	// request reads the store.
+	// negative value disables it, so every request reads the store.
 	TokenCacheSize int
 }
 
@@ -88,10 +86,24 @@ type RequestURL struct {
 	Loopback bool
 }
 
+// Store is the part of a store.Store the engine uses: temporary and token
+// credentials, nonces, remembered consents, and the change counters its
+// token credentials cache checks. Clients come from the provider.Clients
+// registry, not from here.
+type Store interface {
+	store.TokenStore
+	store.NonceStore
+	store.ConsentStore
+	store.ChangeCounter
+}
+
+// Every full store is one, so callers can pass a store.Store.
+var _ Store = store.Store(nil)
+
 // Server is the OAuth 1.0a engine for one authorization server.
 type Server struct {
 	cfg     Config
-	st      store.Store
+	st      Store
 	clients *provider.Clients
 	clock   provider.Clock
 	window  time.Duration
@@ -101,14 +113,13 @@ type Server struct {
 	keysMu sync.Mutex
 	keys   map[string]*rsa.PublicKey
 
-	// access caches token credentials for Verify; nil (disabled) unless
-	// the store is a versioner, ver.
+	// access caches token credentials for Verify, current while the
+	// store's change counters say so; nil if disabled.
 	access *cache.Cache[*accessEntry]
-	ver    versioner
 }
 
 // New returns a Server over st and the client registry.
-func New(cfg Config, st store.Store, clients *provider.Clients) (*Server, error) {
+func New(cfg Config, st Store, clients *provider.Clients) (*Server, error) {
 	if st == nil {
 		return nil, errors.New("oauth1: nil store")
 	}
@@ -146,13 +157,10 @@ func New(cfg Config, st store.Store, clients *provider.Clients) (*Server, error)
 		maxBody: cfg.MaxBodyBytes,
 		keys:    make(map[string]*rsa.PublicKey),
 	}
-	if ver, ok := st.(versioner); ok {
-		s.ver = ver
-		if cfg.TokenCacheSize == 0 {
-			cfg.TokenCacheSize = DefaultTokenCacheSize
-		}
-		s.access = cache.New[*accessEntry](cfg.TokenCacheSize)
+	if cfg.TokenCacheSize == 0 {
+		cfg.TokenCacheSize = DefaultTokenCacheSize
 	}
+	s.access = cache.New[*accessEntry](cfg.TokenCacheSize)
 	return s, nil
 }
 

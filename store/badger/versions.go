@@ -5,15 +5,16 @@ import (
 	"sync/atomic"
 )
 
-// Change counters for caches in front of the store. A cache of verified
-// credentials (the OAuth 1 engine's) must forget an entry as soon as the
-// token behind it is revoked or changed, by whichever path: the OAuth 2
-// engine revoking a user's or client's tokens, the admin API deleting a
-// client, a refresh token replay revoking a family, a direct store call.
-// Rather than have every such path call every cache, the store counts its
-// own changes and the cache compares: it reads TokenVersion (and
-// ClientVersion) before it reads the store, keeps the numbers with its
-// entry, and uses the entry only while they are unchanged.
+// Change counters for caches in front of the store (store.ChangeCounter).
+// A cache of verified credentials (the OAuth 1 engine's) must forget an
+// entry as soon as the token behind it is revoked or changed, by whichever
+// path: the OAuth 2 engine revoking a user's or client's tokens, the admin
+// API deleting a client, a refresh token replay revoking a family, a
+// direct store call. Rather than have every such path call every cache,
+// the store counts its own changes and the cache compares: it reads
+// TokenVersion (and ClientVersion) before it reads the store, keeps the
+// numbers with its entry, and uses the entry only while they are
+// unchanged.
 //
 // That is exact because a counter is bumped only after the change is
 // committed: a reader that saw the old number may have read the old value,
@@ -57,7 +58,7 @@ func (v *versions) allTokensChanged() { v.tokens.Add(1) }
 // clientsChanged records a client update or deletion.
 func (v *versions) clientsChanged() { v.clients.Add(1) }
 
-// TokenVersion returns a number that changes whenever the token stored
+// TokenVersion (store.ChangeCounter) returns a number that changes whenever the token stored
 // under hash may have been revoked, deleted, consumed or replaced through
 // this DB (RevokeToken, ConsumeToken, UpdateToken, RotateRefresh, a
 // SaveToken(s) overwriting it, RevokeFamily, RevokeUser, RevokeClient).
