@@ -51,6 +51,9 @@ func forceLoad(t *testing.T, caddyfile string) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("reload: %d %s", resp.StatusCode, body)
 	}
+	// The old servers closed their connections: a kept-alive one reused
+	// by the next request would fail with EOF.
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 }
 
 // TestReloadSharesDatabase reloads a running config, unchanged and then
