@@ -16,17 +16,11 @@ import (
 // them atomically, so a second exchange fails. It answers oauth_token and
 // oauth_token_secret, form-encoded.
 func (s *Server) AccessToken(w http.ResponseWriter, r *http.Request, u RequestURL) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		s.WriteError(w, provider.NewError(http.StatusMethodNotAllowed, ProblemParameterRejected, "use POST"))
+	v, ok := s.signedPost(w, r, u, "access_token", store.KindOAuth1Request, paramVerifier)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	v, e := s.verifyRequest(ctx, r, u, store.KindOAuth1Request, paramVerifier)
-	if e != nil {
-		s.refuse(w, e, v, "access_token")
-		return
-	}
 	tok := v.token
 	if tok.User == "" || len(tok.VerifierHash) == 0 {
 		s.refuse(w, unauthorized(ProblemTokenRejected, "temporary credentials not authorized yet"), v, "access_token")

@@ -17,23 +17,34 @@ const callbackOOB = "oob"
 // maxCallbackLen bounds oauth_callback.
 const maxCallbackLen = 2048
 
+// signedPost verifies a signed POST to the credential endpoint named step,
+// with the token of kind (0: none) and the required parameters, and
+// answers the refusal itself (ok false).
+func (s *Server) signedPost(w http.ResponseWriter, r *http.Request, u RequestURL, step string, kind store.TokenKind, required ...string) (*verified, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.WriteError(w, provider.NewError(http.StatusMethodNotAllowed, ProblemParameterRejected, "use POST"))
+		return nil, false
+	}
+	v, e := s.verifyRequest(r.Context(), r, u, kind, required...)
+	if e != nil {
+		s.refuse(w, e, v, step)
+		return nil, false
+	}
+	return v, true
+}
+
 // RequestToken serves the temporary credential request of RFC 5849 §2.1
 // (POST /oauth1/request_token): a request signed by the client alone, with
 // an oauth_callback and an optional space-separated scope parameter. It
 // answers oauth_token, oauth_token_secret and oauth_callback_confirmed=true,
 // form-encoded.
 func (s *Server) RequestToken(w http.ResponseWriter, r *http.Request, u RequestURL) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		s.WriteError(w, provider.NewError(http.StatusMethodNotAllowed, ProblemParameterRejected, "use POST"))
+	v, ok := s.signedPost(w, r, u, "request_token", 0, paramCallback)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	v, e := s.verifyRequest(ctx, r, u, 0, paramCallback)
-	if e != nil {
-		s.refuse(w, e, v, "request_token")
-		return
-	}
 	callback := v.params.oauth[paramCallback]
 	if e := checkCallback(callback, v.client); e != nil {
 		s.refuse(w, e, v, "request_token")

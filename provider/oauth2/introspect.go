@@ -31,19 +31,8 @@ type introspection struct {
 // token; any other client only tokens issued to itself. Everything else
 // is {"active": false}, indistinguishable from an unknown token (§2.2).
 func (s *Server) Introspect(w http.ResponseWriter, r *http.Request) {
-	form, e := readForm(w, r)
-	if e != nil {
-		s.writeError(w, e)
-		return
-	}
-	client, e := s.authenticateClient(r, form, false)
-	if e != nil {
-		s.writeError(w, e)
-		return
-	}
-	value := form.Get("token")
-	if value == "" {
-		s.writeError(w, provider.ErrInvalidRequest("token is required"))
+	client, value, ok := s.tokenRequest(w, r, false)
+	if !ok {
 		return
 	}
 	// A JWT is active only if VerifyBearer would accept it: its signature

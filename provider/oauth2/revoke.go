@@ -8,6 +8,26 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
+// tokenRequest reads what revocation and introspection requests share: the
+// form, the authenticated client (public ones only if allowPublic) and the
+// token parameter. It answers the error itself (ok false).
+func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request, allowPublic bool) (client *store.Client, token string, ok bool) {
+	form, e := readForm(w, r)
+	if e == nil {
+		client, e = s.authenticateClient(r, form, allowPublic)
+	}
+	if e == nil {
+		if token = form.Get("token"); token == "" {
+			e = provider.ErrInvalidRequest("token is required")
+		}
+	}
+	if e != nil {
+		s.writeError(w, e)
+		return nil, "", false
+	}
+	return client, token, true
+}
+
 // Revoke serves token revocation (RFC 7009 §2). The client authenticates
 // (public clients by client_id); the answer is 200 whether or not the
 // token existed, so it reveals nothing (§2.2). A token of another client is
@@ -16,19 +36,8 @@ import (
 // access tokens it produced derive from the same grant (§2.1).
 // token_type_hint is accepted but not needed: hashes identify any kind.
 func (s *Server) Revoke(w http.ResponseWriter, r *http.Request) {
-	form, e := readForm(w, r)
-	if e != nil {
-		s.writeError(w, e)
-		return
-	}
-	client, e := s.authenticateClient(r, form, true)
-	if e != nil {
-		s.writeError(w, e)
-		return
-	}
-	value := form.Get("token")
-	if value == "" {
-		s.writeError(w, provider.ErrInvalidRequest("token is required"))
+	client, value, ok := s.tokenRequest(w, r, true)
+	if !ok {
 		return
 	}
 	ctx := r.Context()

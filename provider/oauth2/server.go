@@ -112,10 +112,22 @@ type Config struct {
 	Audience []string
 }
 
+// Store is the part of store.Store the OAuth 2 engine uses: codes, tokens,
+// consents, and the keys JWT access tokens are signed with.
+type Store interface {
+	store.CodeStore
+	store.TokenStore
+	store.ConsentStore
+	store.KeyStore
+}
+
+// A whole store.Store will do.
+var _ Store = store.Store(nil)
+
 // Server is an OAuth 2 authorization server over a store.
 type Server struct {
 	cfg     Config
-	st      store.Store
+	st      Store
 	clients *provider.Clients
 	pages   *provider.Pages
 	grants  []string
@@ -128,7 +140,7 @@ type Server struct {
 }
 
 // New validates cfg, fills in defaults and returns a Server.
-func New(cfg Config, st store.Store, clients *provider.Clients) (*Server, error) {
+func New(cfg Config, st Store, clients *provider.Clients) (*Server, error) {
 	if st == nil || clients == nil {
 		return nil, errors.New("oauth2: store and clients are required")
 	}
