@@ -71,6 +71,8 @@ type Keys struct {
 	// and compares its period, refresh replaces it when the period changed.
 	set atomic.Pointer[keySet]
 	mu  sync.Mutex // serializes refresh
+
+	signatureChecks atomic.Uint64
 }
 
 // keySet is the keys of one rotation period. Immutable once stored.

@@ -17,15 +17,37 @@ const (
 	maxHeaderLen = 1 << 10 // base64url characters
 )
 
-// Verify checks an access token and returns its claims. It is strict
-// (RFC 9068 §4, RFC 8725 §3): exactly three base64url segments; header typ
-// at+jwt (or application/at+jwt, any case), alg exactly the configured
-// algorithm, kid one of the published keys, no crit; a valid signature;
-// then exp after now (minus the leeway), nbf if present not after now
-// (plus the leeway), iss equal to the configured issuer, an audience that
-// includes one of the configured ones, and sub, client_id, jti and iat
-// present. Refusals wrap ErrInvalidToken; it never panics.
+// Verify checks an access token and returns its claims: Check, then
+// VerifySignature. Refusals wrap ErrInvalidToken; it never panics.
 func (k *Keys) Verify(token string, now time.Time) (*Claims, error) {
+	u, err := k.Check(token, now)
+	if err != nil {
+		return nil, err
+	}
+	return u.VerifySignature()
+}
+
+// Unverified is a token that passed every check but the signature. Its
+// claims must not be trusted before VerifySignature succeeds.
+type Unverified struct {
+	key    *signingKey
+	signed []byte // header.payload, the signing input
+	sig    []byte
+	claims *Claims
+	keys   *Keys
+}
+
+// Check applies every check that costs no signature verification, so that
+// well-formed garbage is refused cheaply (RFC 9068 §4, RFC 8725 §3):
+// exactly three base64url segments; header typ at+jwt (or
+// application/at+jwt, any case), alg exactly the configured algorithm, kid
+// one of the published keys, no crit; then exp after now (minus the
+// leeway), nbf if present not after now (plus the leeway), iss equal to
+// the configured issuer, an audience that includes one of the configured
+// ones, and sub, client_id, jti and iat present. Parsing the payload
+// before its signature is checked is safe: it is size-bounded, strictly
+// decoded, and nothing it says is used unless the signature verifies.
+func (k *Keys) Check(token string, now time.Time) (*Unverified, error) {
 	if k.issuer == "" {
 		return nil, errors.New("jwt: no issuer configured (WithIssuer)")
 	}
@@ -58,27 +80,16 @@ func (k *Keys) Verify(token string, now time.Time) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b64.DecodedLen(len(sig)) > rsaMaxBits/8 {
+		return nil, errSignature
+	}
 
-	// One copy of the token as bytes serves the signature check and both
-	// decodings.
-	// The decoded payload goes behind it in the same allocation.
-	b := make([]byte, len(token), len(token)+b64.DecodedLen(len(body)))
+	// One allocation holds the token as bytes (the signing input), then
+	// the decoded payload, then the decoded signature.
+	b := make([]byte, len(token), len(token)+b64.DecodedLen(len(body))+b64.DecodedLen(len(sig)))
 	copy(b, token)
-	var sigBuf [rsaMaxBits / 8]byte
-	if b64.DecodedLen(len(sig)) > len(sigBuf) {
-		return nil, errSignature
-	}
-	n, err := b64Strict.Decode(sigBuf[:], b[d2+1:])
-	if err != nil {
-		return nil, errMalformed
-	}
-	if !key.verify(b[:d2], sigBuf[:n]) {
-		return nil, errSignature
-	}
-
-	// The payload is only parsed once it is known to be ours.
-	raw := b[len(token):cap(b)]
-	n, err = b64Strict.Decode(raw, b[d1+1:d2])
+	raw := b[len(token) : len(token)+b64.DecodedLen(len(body))]
+	n, err := b64Strict.Decode(raw, b[d1+1:d2])
 	if err != nil {
 		return nil, errMalformed
 	}
@@ -86,11 +97,37 @@ func (k *Keys) Verify(token string, now time.Time) (*Claims, error) {
 	if err := json.Unmarshal(raw[:n], &p); err != nil {
 		return nil, errMalformed
 	}
-	return k.checkClaims(&p, now)
+	claims, err := k.checkClaims(&p, now)
+	if err != nil {
+		return nil, err
+	}
+	sigBuf := b[len(token)+len(raw) : cap(b)]
+	m, err := b64Strict.Decode(sigBuf, b[d2+1:])
+	if err != nil {
+		return nil, errMalformed
+	}
+	return &Unverified{key: key, signed: b[:d2], sig: sigBuf[:m], claims: claims, keys: k}, nil
 }
 
-// checkClaims applies the claim checks of RFC 9068 §4 to a payload whose
-// signature was verified.
+// Claims are the token's claims, not yet authenticated: good for cheap
+// look-ups (is this jti ours?), never for a decision on their own.
+func (u *Unverified) Claims() *Claims { return u.claims }
+
+// VerifySignature checks the signature with the key the header named and
+// returns the claims.
+func (u *Unverified) VerifySignature() (*Claims, error) {
+	u.keys.signatureChecks.Add(1)
+	if !u.key.verify(u.signed, u.sig) {
+		return nil, errSignature
+	}
+	return u.claims, nil
+}
+
+// SignatureChecks counts the signature verifications so far: the costly
+// step that Check lets garbage avoid.
+func (k *Keys) SignatureChecks() uint64 { return k.signatureChecks.Load() }
+
+// checkClaims applies the claim checks of RFC 9068 §4 to a payload.
 func (k *Keys) checkClaims(p *payload, now time.Time) (*Claims, error) {
 	t := float64(now.Unix()) + float64(now.Nanosecond())/1e9
 	if math.IsNaN(p.Exp) || math.IsNaN(p.Iat) || p.Sub == "" || p.ClientID == "" || p.Jti == "" {

@@ -197,7 +197,10 @@ func testVerifyRefuses(t *testing.T, alg Algorithm) {
 		{"a line break inside a segment", parts[0] + "." + parts[1][:5] + "\n" + parts[1][5:] + "." + parts[2], now, errMalformed},
 		{"base64 padding", good + "==", now, errMalformed},
 		{"an oversized token", parts[0] + "." + strings.Repeat("A", maxTokenLen) + "." + parts[2], now, errMalformed},
-		{"a tampered payload", parts[0] + "." + flip(parts[1], 10) + "." + parts[2], now, errSignature},
+		// The payload is parsed before the signature is checked, so a flip
+		// that breaks its JSON is malformed; the swapped payload below
+		// (valid claims, wrong signature) is the signature's case.
+		{"a tampered payload", parts[0] + "." + flip(parts[1], 10) + "." + parts[2], now, errMalformed},
 		{"a payload swapped from another token", parts[0] + "." + strings.Split(foreign, ".")[1] + "." + parts[2], now, errSignature},
 		{"a tampered header", flip(parts[0], 3) + "." + parts[1] + "." + parts[2], now, nil},
 		{"a tampered signature", parts[0] + "." + parts[1] + "." + flip(parts[2], 5), now, errSignature},
@@ -377,4 +380,53 @@ func publicKeyPEM(t *testing.T, k *signingKey) []byte {
 func truncate(seg string) string {
 	b, _ := b64.DecodeString(seg)
 	return b64.EncodeToString(b[:len(b)-3])
+}
+
+// Check refuses what it can without a signature verification (issue 13,
+// defect 6): a token with a published kid, the right alg and typ but
+// expired, foreign or garbage claims costs no signature check, and the
+// signature is checked only by VerifySignature.
+func TestCheckRefusesBeforeTheSignature(t *testing.T) {
+	clk := newTestClock(start)
+	k := newTestKeys(t, openMem(t), EdDSA, clk)
+	good := mustSign(t, k, testClaims(clk))
+	parts := strings.Split(good, ".")
+	garbageSig := strings.Repeat("A", len(parts[2]))
+	set, _ := k.keys(t.Context())
+	hdr := b64.EncodeToString([]byte(`{"typ":"at+jwt","alg":"EdDSA","kid":"` + set.current.kid + `"}`))
+	claims := func(iss string, exp int64) string {
+		return b64.EncodeToString([]byte(`{"iss":"` + iss + `","sub":"alice","aud":"` + testIssuer + `","client_id":"app","jti":"x","iat":` +
+			itoa(start.Unix()) + `,"exp":` + itoa(exp) + `}`))
+	}
+	now := clk.at(time.Minute)
+	for name, tc := range map[string]struct {
+		token string
+		want  error
+	}{
+		"expired":        {hdr + "." + claims(testIssuer, start.Unix()-10) + "." + garbageSig, ErrExpired},
+		"another issuer": {hdr + "." + claims("https://evil.example", start.Add(time.Hour).Unix()) + "." + garbageSig, errIssuer},
+		"garbage claims": {hdr + "." + b64.EncodeToString([]byte(`{"x":1}`)) + "." + garbageSig, errClaims},
+		"an unknown kid": {b64.EncodeToString([]byte(`{"typ":"at+jwt","alg":"EdDSA","kid":"nope"}`)) + "." + parts[1] + "." + garbageSig, errUnknownKey},
+	} {
+		before := k.SignatureChecks()
+		if _, err := k.Verify(tc.token, now); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+		if k.SignatureChecks() != before {
+			t.Errorf("%s: refused only after a signature verification", name)
+		}
+	}
+	// Well-formed claims with a bad signature pass Check, and only
+	// VerifySignature refuses them.
+	u, err := k.Check(hdr+"."+parts[1]+"."+garbageSig, now)
+	if err != nil {
+		t.Fatalf("Check refused valid claims: %v", err)
+	}
+	before := k.SignatureChecks()
+	if _, err := u.VerifySignature(); !errors.Is(err, errSignature) {
+		t.Errorf("VerifySignature: %v", err)
+	}
+	if k.SignatureChecks() != before+1 {
+		t.Error("SignatureChecks did not count the verification")
+	}
 }

@@ -41,11 +41,14 @@ const keyBuf = 2048
 // JWT access tokens (TokenFormatJWT) go through the same cache and the
 // same store: a cache hit is answered at once, since the entry proves an
 // earlier full verification of exactly this token. On a miss, a JWT is
-// first verified locally (signature with the published keys, typ, alg,
-// iss, aud, exp; RFC 9068 §4), so malformed and forged tokens are refused
-// without a store read, and then looked up by hash like an opaque token,
-// so a revoked JWT is refused at once here, although a gateway verifying
-// it with the JWK Set alone accepts it until its exp. Opaque tokens stay
+// checked cheapest first: its header (kid among the published keys, alg,
+// typ) and claims (exp, nbf, iss, aud; RFC 9068 §4) without any
+// cryptography, then the store by hash like an opaque token (a JWT this
+// server never issued, or revoked, ends there), and only then its
+// signature, so a flood of well-formed garbage costs a store miss rather
+// than a signature verification each. A revoked JWT is refused at once
+// here, although a gateway verifying it with the JWK Set alone accepts it
+// until its exp. Opaque tokens stay
 // valid after a switch to JWTs (and the other way round): both are found
 // by hash.
 //
@@ -61,23 +64,34 @@ func (s *Server) VerifyBearer(ctx context.Context, token string) (*provider.Iden
 		}
 	}
 	if s.keys != nil && jwtShaped(token) {
-		if e := s.verifyJWT(token); e != nil {
+		u, e := s.checkJWT(token)
+		if e != nil {
 			return nil, e
 		}
+		// The signature, the costly step, comes last: a well-formed JWT
+		// this server never issued is refused by the store read.
+		return s.verifyStored(ctx, key, func() *provider.Error {
+			if _, err := u.VerifySignature(); err != nil {
+				return invalidToken()
+			}
+			return nil
+		})
 	}
-	return s.verifyStored(ctx, key)
+	return s.verifyStored(ctx, key, nil)
 }
 
-// verifyJWT checks a JWT's signature and claims before the store is asked.
-func (s *Server) verifyJWT(token string) *provider.Error {
-	if _, err := s.keys.Verify(token, s.now()); err != nil {
+// checkJWT applies the checks of a JWT that need no signature verification
+// (header, kid, alg, typ, claims), before the store is asked.
+func (s *Server) checkJWT(token string) (*jwt.Unverified, *provider.Error) {
+	u, err := s.keys.Check(token, s.now())
+	if err != nil {
 		if errors.Is(err, jwt.ErrInvalidToken) {
-			return invalidToken()
+			return nil, invalidToken()
 		}
 		// The key store failed while the keys rotated.
-		return s.storeFailed("jwt keys", err)
+		return nil, s.storeFailed("jwt keys", err)
 	}
-	return nil
+	return u, nil
 }
 
 // bearerKey is cache.KeyOf (SHA-256, the key the store and cache use)
@@ -93,9 +107,10 @@ func bearerKey(token string) cache.Key {
 }
 
 // verifyStored looks the token up in the store and caches a valid access
-// token. It takes the key by value so that only this slow path pays for
-// the key escaping to the heap.
-func (s *Server) verifyStored(ctx context.Context, key cache.Key) (*provider.Identity, *provider.Error) {
+// token; verify, if set, must also pass for a stored one (a JWT's
+// signature). It takes the key by value so that only this slow path pays
+// for the key escaping to the heap.
+func (s *Server) verifyStored(ctx context.Context, key cache.Key, verify func() *provider.Error) (*provider.Identity, *provider.Error) {
 	// The ticket is taken before the store read: if a revocation lands
 	// between the read and the Put, the Put is refused.
 	ticket := s.bearers.Ticket(key)
@@ -108,6 +123,11 @@ func (s *Server) verifyStored(ctx context.Context, key cache.Key) (*provider.Ide
 	}
 	if t.Kind != store.KindAccess || s.expired(t.ExpiresAt) {
 		return nil, invalidToken()
+	}
+	if verify != nil {
+		if e := verify(); e != nil {
+			return nil, e
+		}
 	}
 	id := provider.Identity{
 		User:      t.User,

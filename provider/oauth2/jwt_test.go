@@ -362,7 +362,11 @@ func resign(t testing.TB, tok string, i int, v any) string {
 	return strings.Join(seg, ".")
 }
 
-func TestJWTForgeriesAreRefusedWithoutAStoreRead(t *testing.T) {
+// Forgeries are refused cheapest first (issue 13, defect 6): a bad
+// header, kid or alg without a store read, a well-formed token this server
+// never issued (valid claims, forged signature) by the store miss; none of
+// them costs a signature verification.
+func TestJWTForgeriesAreRefusedBeforeTheSignature(t *testing.T) {
 	ctx := context.Background()
 	e, cs := newJWTEnv(t, nil)
 	tok := e.clientToken("svc")
@@ -393,23 +397,29 @@ func TestJWTForgeriesAreRefusedWithoutAStoreRead(t *testing.T) {
 	foreign, _ := newJWTEnv(t, nil)
 	foreignTok := foreign.clientToken("svc")
 
-	for _, tc := range []struct{ name, tok string }{
-		{"payload changed (more scope)", resign(t, tok, 1, admin)},
-		{"payload changed (another client)", resign(t, tok, 1, other)},
-		{"signature altered", seg[0] + "." + seg[1] + "." + string(flipped)},
-		{"signature removed", seg[0] + "." + seg[1] + "."},
-		{"alg none", resign(t, seg[0]+"."+seg[1]+".", 0, noneHeader)},
-		{"HS256 keyed with the public key", hsInput + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))},
-		{"signed by another server's key", foreignTok},
-		{"garbage with dots", "a.b.c"},
-		{"four segments", tok + ".x"},
+	for _, tc := range []struct {
+		name, tok string
+		reads     int64 // store reads it may cost
+	}{
+		{"payload changed (more scope)", resign(t, tok, 1, admin), 1},
+		{"payload changed (another client)", resign(t, tok, 1, other), 1},
+		{"signature altered", seg[0] + "." + seg[1] + "." + string(flipped), 1},
+		{"signature removed", seg[0] + "." + seg[1] + ".", 1},
+		{"alg none", resign(t, seg[0]+"."+seg[1]+".", 0, noneHeader), 0},
+		{"HS256 keyed with the public key", hsInput + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), 0},
+		{"signed by another server's key", foreignTok, 0},
+		{"garbage with dots", "a.b.c", 0},
+		{"four segments", tok + ".x", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := e.on(t)
-			before := cs.gets.Load()
+			before, sigs := cs.gets.Load(), e.srv.keys.SignatureChecks()
 			e.refused(tc.tok, tc.name)
-			if n := cs.gets.Load() - before; n != 0 {
-				t.Fatalf("%d store reads for a forged token, want 0", n)
+			if n := cs.gets.Load() - before; n != tc.reads {
+				t.Fatalf("%d store reads for a forged token, want %d", n, tc.reads)
+			}
+			if n := e.srv.keys.SignatureChecks() - sigs; n != 0 {
+				t.Fatalf("%d signature checks for a forged token, want none", n)
 			}
 			if got := e.introspect("rs", rsSecret, tc.tok); got.Active {
 				t.Fatalf("introspected as active: %+v", got)
