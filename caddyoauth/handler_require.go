@@ -3,6 +3,7 @@ package caddyoauth
 import (
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -306,6 +307,7 @@ func (h *RequireOAuth) setIdentity(r *http.Request, id *provider.Identity) {
 			}
 		}
 	}
+	h.unlistIdentity(r.Header)
 	scope := provider.FormatScope(id.Scopes)
 	// One backing array for the three header values (full slice
 	// expressions, so an append by a later handler cannot spill into the
@@ -331,6 +333,70 @@ func (h *RequireOAuth) setIdentity(r *http.Request, id *provider.Identity) {
 		repl.Set("oauth.scope", scope)
 		repl.Set("oauth.protocol", id.Protocol)
 	}
+}
+
+// unlistIdentity removes the identity header names from the Connection
+// field, keeping its other tokens: reverse_proxy deletes every header that
+// field names (RFC 9110 §7.6.1), so a client sending `Connection:
+// X-OAuth-User` would have the verified user dropped after it was set.
+// The field is rewritten only when it names one (no allocation otherwise).
+func (h *RequireOAuth) unlistIdentity(hdr http.Header) {
+	vals, ok := hdr["Connection"]
+	if !ok {
+		return
+	}
+	i := slices.IndexFunc(vals, h.namesIdentity)
+	if i < 0 {
+		return
+	}
+	kept := append(make([]string, 0, len(vals)), vals[:i]...)
+	for _, v := range vals[i:] {
+		if !h.namesIdentity(v) {
+			kept = append(kept, v)
+			continue
+		}
+		var b strings.Builder
+		for tok := range strings.SplitSeq(v, ",") {
+			// Trimmed as reverse_proxy trims it.
+			if t := textproto.TrimString(tok); t != "" && !h.isIdentityName(t) {
+				if b.Len() > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(t)
+			}
+		}
+		if b.Len() > 0 {
+			kept = append(kept, b.String())
+		}
+	}
+	if len(kept) == 0 {
+		delete(hdr, "Connection")
+		return
+	}
+	hdr["Connection"] = kept
+}
+
+// namesIdentity reports whether a Connection field value lists an
+// identity header name.
+func (h *RequireOAuth) namesIdentity(v string) bool {
+	for len(v) > 0 {
+		tok, rest, _ := strings.Cut(v, ",")
+		if h.isIdentityName(textproto.TrimString(tok)) {
+			return true
+		}
+		v = rest
+	}
+	return false
+}
+
+// isIdentityName: a header require_oauth sets or drops, in any spelling.
+func (h *RequireOAuth) isIdentityName(name string) bool {
+	for _, s := range h.sanitize {
+		if sameHeaderName(name, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // foldHeaderName lower-cases a header name and spells '_' and '.' as '-'.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -46,7 +47,8 @@ type OAuthServer struct {
 	// A path prefix all endpoints are mounted under (e.g. "/auth"). The
 	// metadata document stays at /.well-known/oauth-authorization-server.
 	// Every oauth_server handler of one server must use the same prefix
-	// (the metadata advertises one set of endpoint URLs).
+	// (the metadata advertises one set of endpoint URLs). Use it instead
+	// of handle_path or uri strip_prefix, which the endpoints refuse.
 	Prefix string `json:"prefix,omitempty"`
 
 	// The placeholder giving the authenticated resource owner's username.
@@ -69,6 +71,9 @@ type OAuthServer struct {
 	users  *passwordChecker
 	routes map[string]endpoint
 	logger *zap.Logger
+	// strippedLogged: the mounting error is logged once, not per request;
+	// a pointer, so the module stays copyable.
+	strippedLogged *atomic.Bool
 }
 
 // endpoint is one served path: the methods it accepts and its handler.
@@ -113,6 +118,7 @@ func (h *OAuthServer) provision(srv *Server) error {
 	e := srv.engines()
 	h.o2, h.o1, h.login, h.pages, h.users = e.o2, e.o1, e.login, e.pages, srv.passwords
 	h.routes = h.buildRoutes()
+	h.strippedLogged = new(atomic.Bool)
 	return nil
 }
 
@@ -147,6 +153,10 @@ func (h *OAuthServer) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	if !ok {
 		return next.ServeHTTP(w, r)
 	}
+	if stripped := strippedPrefix(r); stripped != "" {
+		h.refuseStripped(w, r, stripped)
+		return nil
+	}
 	allowed := false
 	for _, m := range e.methods {
 		if r.Method == m {
@@ -163,6 +173,44 @@ func (h *OAuthServer) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	}
 	e.serve(w, r)
 	return nil
+}
+
+// strippedPrefix is the part of the original request path a handle_path or
+// uri strip_prefix removed before this handler ("" if none): the login
+// redirects, form actions and metadata URLs are built from the configured
+// prefix at provision time, so they would all lack it.
+func strippedPrefix(r *http.Request) string {
+	orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request)
+	if !ok || orig.URL == nil {
+		return ""
+	}
+	op, p := orig.URL.Path, r.URL.Path
+	if len(op) <= len(p) || !strings.HasSuffix(op, p) {
+		return ""
+	}
+	// Only slashes gone is a cleaned path, not a mount point.
+	if s := op[:len(op)-len(p)]; strings.Trim(s, "/") != "" {
+		return s
+	}
+	return ""
+}
+
+// refuseStripped answers a request to a server mounted under a stripped
+// prefix with the fix, instead of redirecting to URLs that do not exist.
+// It is a configuration error, so a 500, logged once.
+func (h *OAuthServer) refuseStripped(w http.ResponseWriter, r *http.Request, stripped string) {
+	msg := fmt.Sprintf("oauth_server is mounted under handle_path or uri strip_prefix (the path %s was stripped), "+
+		"so the URLs it builds (login redirects, form actions, metadata) would lack it; "+
+		"serve it with `oauth_server { prefix %s }` instead, outside handle_path", stripped, stripped+h.Prefix)
+	if h.strippedLogged.CompareAndSwap(false, true) {
+		h.logger.Error(msg, zap.String("host", r.Host), zap.String("path", r.URL.Path))
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write([]byte(msg + "\n"))
 }
 
 // user is the resource owner an earlier handler authenticated, from the
