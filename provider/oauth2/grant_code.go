@@ -91,7 +91,8 @@ func codeFamily(hash []byte) string {
 func (s *Server) lateCodeReplay(ctx context.Context, client *store.Client, hash []byte) *provider.Error {
 	n, err := s.st.RevokeFamily(ctx, codeFamily(hash))
 	if n > 0 || err != nil {
-		// Not on every unknown code: nothing cached can be stale then.
+		// Only when something was (or may have been) revoked: flushing
+		// on every unknown code would let any client empty the cache.
 		s.forgetBearers()
 	}
 	if err != nil {
