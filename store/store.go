@@ -101,6 +101,9 @@ type Token struct {
 }
 
 // Code is an OAuth 2 authorization code, keyed by the SHA-256 of its value.
+// Family is that of the tokens issued from the code; the OAuth 2 engine
+// derives it from Hash, so it can revoke the family of a code replayed
+// after the store forgot it.
 type Code struct {
 	Hash                []byte    `json:"hash"`
 	ClientID            string    `json:"client_id"`
@@ -157,7 +160,8 @@ type CodeStore interface {
 	// ConsumeCode marks the code used and returns it, atomically: of two
 	// concurrent calls exactly one succeeds. A later call returns the code
 	// with ErrConsumed (until the code expires), so the caller can revoke
-	// the family; an unknown or expired code is ErrNotFound.
+	// the family; an unknown or expired code is ErrNotFound. Nothing is
+	// kept past the expiry: the engine derives a code's family from it.
 	ConsumeCode(ctx context.Context, hash []byte) (*Code, error)
 }
 

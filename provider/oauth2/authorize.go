@@ -262,28 +262,25 @@ func (s *Server) rememberConsent(r *http.Request, ar *authzRequest) error {
 }
 
 // issueCode stores a fresh authorization code and redirects with it (RFC
-// 6749 §4.1.2). The code is 256-bit random and kept only as its hash.
+// 6749 §4.1.2). The code is 256-bit random and kept only as its hash; its
+// token family is derived from that hash (codeFamily).
 func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authzRequest) {
 	value, err := s.newValue()
 	if err != nil {
 		s.redirectError(w, r, ar, s.storeFailed("entropy", err))
 		return
 	}
-	family, err := s.newValue()
-	if err != nil {
-		s.redirectError(w, r, ar, s.storeFailed("entropy", err))
-		return
-	}
+	hash := provider.HashToken(value)
 	now := s.now()
 	code := &store.Code{
-		Hash:                provider.HashToken(value),
+		Hash:                hash,
 		ClientID:            ar.client.ID,
 		User:                ar.user,
 		RedirectURI:         ar.redirectParam,
 		Scopes:              ar.scopes,
 		CodeChallenge:       ar.challenge,
 		CodeChallengeMethod: ar.method,
-		Family:              family,
+		Family:              codeFamily(hash),
 		IssuedAt:            now,
 		ExpiresAt:           now.Add(s.cfg.CodeTTL),
 	}

@@ -2,6 +2,8 @@ package oauth2
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"net/url"
 
@@ -15,13 +17,15 @@ var authorizationCodeGrant = grantType{name: GrantAuthorizationCode, public: tru
 // grantCode exchanges an authorization code (RFC 6749 §4.1.3). The code is
 // consumed atomically before anything else, so of two concurrent
 // redemptions one wins; a second redemption revokes every token issued
-// from the code (§4.1.2, RFC 9700 §4.2.4).
+// from the code (§4.1.2, RFC 9700 §4.2.4), also after the store forgot
+// the code (lateCodeReplay).
 func (s *Server) grantCode(ctx context.Context, client *store.Client, form url.Values) (*tokenResponse, *provider.Error) {
 	value := form.Get("code")
 	if value == "" {
 		return nil, provider.ErrInvalidRequest("code is required")
 	}
-	code, err := s.st.ConsumeCode(ctx, provider.HashToken(value))
+	hash := provider.HashToken(value)
+	code, err := s.st.ConsumeCode(ctx, hash)
 	switch {
 	case errors.Is(err, store.ErrConsumed) && code != nil:
 		n, rerr := s.st.RevokeFamily(ctx, code.Family)
@@ -33,7 +37,7 @@ func (s *Server) grantCode(ctx context.Context, client *store.Client, form url.V
 			Reason: "authorization code used twice; revoked " + itoa(int64(n)) + " tokens"})
 		return nil, provider.ErrInvalidGrant("authorization code already used")
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConsumed):
-		return nil, provider.ErrInvalidGrant("unknown or expired authorization code")
+		return nil, s.lateCodeReplay(ctx, client, hash)
 	case err != nil:
 		return nil, s.storeFailed("consume code", err)
 	}
@@ -57,6 +61,49 @@ func (s *Server) grantCode(ctx context.Context, client *store.Client, form url.V
 		client: client, user: code.User, scopes: code.Scopes, family: code.Family,
 		grant: GrantAuthorizationCode, refresh: true,
 	})
+}
+
+// codeFamilyContext separates code families from every other use of
+// SHA-256 over a code hash.
+const codeFamilyContext = "caddy-oauth code family\x00"
+
+// codeFamily is the token family of the grant of the code stored under
+// hash: base64url(SHA-256(codeFamilyContext || hash)). Derived rather than
+// random so that a replay after the store forgot the code can still name
+// the family to revoke (lateCodeReplay), with nothing kept for it. At the
+// token endpoint only a client presenting the code itself reaches its
+// family; the hash is hashed again so that no family equals a stored key.
+func codeFamily(hash []byte) string {
+	h := sha256.New()
+	h.Write([]byte(codeFamilyContext))
+	h.Write(hash)
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// lateCodeReplay answers a code the store does not know (never issued, or
+// forgotten at its expiry). A code that was redeemed has its family
+// (codeFamily) alive for as long as any token issued from it lives, refresh
+// rotations included, so revoking that family catches a replay after
+// code_ttl too (RFC 6749 §4.1.2); for any other code the family is empty
+// and nothing is revoked. Only the presenting client is known here, so the
+// event names it, not the code's owner. Families of codes issued before
+// they were derived are random: a late replay of those revokes nothing.
+func (s *Server) lateCodeReplay(ctx context.Context, client *store.Client, hash []byte) *provider.Error {
+	n, err := s.st.RevokeFamily(ctx, codeFamily(hash))
+	if n > 0 || err != nil {
+		// Only when something was (or may have been) revoked: flushing
+		// on every unknown code would let any client empty the cache.
+		s.forgetBearers()
+	}
+	if err != nil {
+		return s.storeFailed("revoke family", err)
+	}
+	if n == 0 {
+		return provider.ErrInvalidGrant("unknown or expired authorization code")
+	}
+	s.emit(provider.Event{Name: "code_replayed", ClientID: client.ID, Grant: GrantAuthorizationCode,
+		Reason: "authorization code used again after its expiry; revoked " + itoa(int64(n)) + " tokens"})
+	return provider.ErrInvalidGrant("authorization code already used")
 }
 
 // checkRedirectURI applies RFC 6749 §4.1.3: if the authorization request
