@@ -18,4 +18,8 @@ type Identity struct {
 	Protocol string
 	// ExpiresAt is when the credential stops being valid (zero: never).
 	ExpiresAt time.Time
+	// Claims are the token's claims as a remote issuer stated them (a
+	// JWT payload or an introspection answer), for require_oauth's
+	// claim_header; nil for local credentials. Read only.
+	Claims map[string]any
 }

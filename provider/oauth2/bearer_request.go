@@ -1,6 +1,7 @@
 package oauth2
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -29,17 +30,27 @@ const (
 
 // BearerVerifier is the OAuth 2 provider.Verifier: RFC 6750 bearer tokens
 // in the Authorization header, a form body or (when allowed) the query,
-// checked with VerifyBearer.
+// checked by a token checker: this server's VerifyBearer, or a remote
+// issuer's (package remote).
 type BearerVerifier struct {
-	s          *Server
+	check      TokenChecker
 	allowQuery bool
 }
 
-// Verifier returns the server's bearer token verifier. allowQuery accepts
-// a token in the access_token query parameter (RFC 6750 §2.3), which ends
-// up in logs and Referer headers; otherwise such a request is refused.
+// TokenChecker verifies a bearer token's value and says whose it is.
+type TokenChecker func(ctx context.Context, token string) (*provider.Identity, *provider.Error)
+
+// NewBearerVerifier returns a verifier of the bearer tokens check accepts.
+// allowQuery accepts a token in the access_token query parameter (RFC 6750
+// §2.3), which ends up in logs and Referer headers; otherwise such a
+// request is refused.
+func NewBearerVerifier(check TokenChecker, allowQuery bool) *BearerVerifier {
+	return &BearerVerifier{check: check, allowQuery: allowQuery}
+}
+
+// Verifier returns the verifier of this server's access tokens.
 func (s *Server) Verifier(allowQuery bool) *BearerVerifier {
-	return &BearerVerifier{s: s, allowQuery: allowQuery}
+	return NewBearerVerifier(s.VerifyBearer, allowQuery)
 }
 
 // Protocol is provider.ProtocolOAuth2.
@@ -108,7 +119,7 @@ func bodyMethod(r *http.Request) bool {
 
 // Verify checks the token (VerifyBearer) and the scopes.
 func (v *BearerVerifier) Verify(r *http.Request, c provider.Credential, scopes []string) (*provider.Identity, *provider.Error) {
-	id, e := v.s.VerifyBearer(r.Context(), c.Value)
+	id, e := v.check(r.Context(), c.Value)
 	if e != nil {
 		return nil, e
 	}
@@ -163,7 +174,13 @@ func (*BearerVerifier) Challenge(w http.ResponseWriter, realm string, e *provide
 		b.WriteString(e.Scope)
 		b.WriteByte('"')
 	}
-	hdr.Set("WWW-Authenticate", b.String())
+	if e.Status == http.StatusServiceUnavailable {
+		// The authorization server could not be asked: not the
+		// credential's fault, so no challenge, and a hint when to retry.
+		hdr.Set("Retry-After", "5")
+	} else {
+		hdr.Set("WWW-Authenticate", b.String())
+	}
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Content-Type", "application/json")
 	status := e.Status
