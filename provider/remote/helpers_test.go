@@ -151,4 +151,3 @@ func wantCode(t *testing.T, what string, e *provider.Error, code string) {
 		t.Fatalf("%s: %v, want %s", what, e, code)
 	}
 }
-
