@@ -358,6 +358,18 @@ func parseRequireOAuth(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, err
 //		header_scope  <header>|-
 //		realm         <realm>
 //		allow_query_token
+//
+//		issuer        <url>             # a remote issuer instead of server
+//		audience      <aud...>
+//		token_type    <typ>
+//		leeway        <duration>
+//		introspect {
+//			client_id      <id>
+//			client_secret  <secret>
+//			cache          <duration>
+//			negative_cache <duration>
+//		}
+//		claim_header  <header> <claim>
 //	}
 //
 // Inline arguments are required scopes, never a server name.
@@ -404,9 +416,64 @@ func (ro *RequireOAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			ro.AllowQueryToken = true
+		case "issuer":
+			if err := oneArg(d, &ro.Issuer); err != nil {
+				return err
+			}
+		case "audience":
+			if err := listArgs(d, &ro.Audience); err != nil {
+				return err
+			}
+		case "token_type":
+			if err := oneArg(d, &ro.TokenType); err != nil {
+				return err
+			}
+		case "leeway":
+			if err := durationArg(d, &ro.Leeway); err != nil {
+				return err
+			}
+		case "claim_header":
+			args := d.RemainingArgs()
+			if len(args) != 2 {
+				return d.Errf("claim_header: want <header> <claim>")
+			}
+			if ro.ClaimHeaders == nil {
+				ro.ClaimHeaders = map[string]string{}
+			}
+			ro.ClaimHeaders[args[0]] = args[1]
+		case "introspect":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			in := new(RemoteIntrospection)
+			for n := d.Nesting(); d.NextBlock(n); {
+				var err error
+				switch sub := d.Val(); sub {
+				case "client_id":
+					err = oneArg(d, &in.ClientID)
+				case "client_secret":
+					err = oneArg(d, &in.ClientSecret)
+				case "cache":
+					err = durationArg(d, &in.Cache)
+				case "negative_cache":
+					err = durationArg(d, &in.NegativeCache)
+				default:
+					err = d.Errf("unrecognized introspect option: %s", sub)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if in.ClientID == "" || in.ClientSecret == "" {
+				return d.Errf("introspect: client_id and client_secret are required")
+			}
+			ro.Introspect = in
 		default:
 			return d.Errf("unrecognized require_oauth option: %s", opt)
 		}
+	}
+	if ro.Issuer != "" && ro.Server != "" {
+		return d.Err("require_oauth: server and issuer are mutually exclusive")
 	}
 	return nil
 }

@@ -86,6 +86,35 @@ type RequireOAuth struct {
 	// headers.
 	AllowQueryToken bool `json:"allow_query_token,omitempty"`
 
+	// The issuer identifier of a remote authorization server whose tokens
+	// are accepted (instead of a server of the oauth app): its metadata
+	// is found by RFC 8414 or OpenID Connect discovery, JWT access tokens
+	// are verified with its JWK Set and opaque ones by introspection.
+	// Mutually exclusive with server; OAuth 2 only.
+	Issuer string `json:"issuer,omitempty"`
+
+	// With issuer: the audiences a token's aud must include one of.
+	Audience []string `json:"audience,omitempty"`
+
+	// With issuer: the JWT typ required (e.g. at+jwt for RFC 9068
+	// tokens). Default: any.
+	TokenType string `json:"token_type,omitempty"`
+
+	// With issuer: clock leeway for exp, nbf and iat. Default: 30s.
+	Leeway caddy.Duration `json:"leeway,omitempty"`
+
+	// With issuer: verify opaque tokens by RFC 7662 introspection.
+	Introspect *RemoteIntrospection `json:"introspect,omitempty"`
+
+	// With issuer: extra headers set from the token's claims, header
+	// name to claim name (e.g. X-OAuth-Email: email). A header the client
+	// sent under such a name is dropped first.
+	ClaimHeaders map[string]string `json:"claim_headers,omitempty"`
+
+	remote  *remoteIssuer
+	auditor provider.Auditor
+	claimH  []claimHeader
+
 	srv              *Server
 	accept1, accept2 bool // the protocols this handler accepts
 
@@ -109,6 +138,12 @@ func (RequireOAuth) CaddyModule() caddy.ModuleInfo {
 // Provision finds the server in the oauth app and prepares the header names.
 func (h *RequireOAuth) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	if h.Issuer != "" {
+		return h.provisionRemote(ctx)
+	}
+	if len(h.ClaimHeaders) > 0 || h.Introspect != nil || len(h.Audience) > 0 || h.TokenType != "" || h.Leeway != 0 {
+		return fmt.Errorf("claim_header, introspect, audience, token_type and leeway need issuer (a remote authorization server)")
+	}
 	srv, err := serverFor(ctx, h.Server)
 	if err != nil {
 		return err
@@ -140,6 +175,12 @@ func (h *RequireOAuth) provision(srv *Server) error {
 		return fmt.Errorf("protocols: oauth1 only, but OAuth 1 is disabled on server %q", srv.Name())
 	}
 	h.srv, h.accept1, h.accept2 = srv, want1, want2
+	h.auditor = srv.audit
+	return h.provisionHeaders()
+}
+
+// provisionHeaders prepares the realm and the identity header names.
+func (h *RequireOAuth) provisionHeaders() error {
 	h.vs = new(atomic.Pointer[verifierSet])
 	h.realm = provider.SafeText(h.Realm)
 
@@ -156,7 +197,11 @@ func (h *RequireOAuth) provision(srv *Server) error {
 	// The default names are dropped even when renamed or disabled: a
 	// backend may still read them, and a client must never set them.
 	h.sanitize = nil
-	for _, n := range []string{h.hUser, h.hClient, h.hScope, defaultHeaderUser, defaultHeaderClient, defaultHeaderScope} {
+	names := []string{h.hUser, h.hClient, h.hScope, defaultHeaderUser, defaultHeaderClient, defaultHeaderScope}
+	for _, c := range h.claimH {
+		names = append(names, c.header)
+	}
+	for _, n := range names {
 		if n == "" {
 			continue
 		}
@@ -218,6 +263,9 @@ type schemeClaim struct {
 // that also revokes, since it keeps the verification cache. They are
 // rebuilt only when the engines change.
 func (h *RequireOAuth) verifiers() *verifierSet {
+	if h.remote != nil {
+		return h.remote.set
+	}
 	e := h.srv.engines()
 	if vs := h.vs.Load(); vs != nil && vs.engines == e {
 		return vs
@@ -332,6 +380,9 @@ func (h *RequireOAuth) setIdentity(r *http.Request, id *provider.Identity) {
 		repl.Set("oauth.client_id", id.ClientID)
 		repl.Set("oauth.scope", scope)
 		repl.Set("oauth.protocol", id.Protocol)
+	}
+	if len(h.claimH) > 0 {
+		h.setClaimHeaders(r, id)
 	}
 }
 
@@ -491,7 +542,7 @@ func (h *RequireOAuth) audit(r *http.Request, protocol string, id *provider.Iden
 	if id != nil {
 		ev.ClientID, ev.User = id.ClientID, id.User
 	}
-	h.srv.audit.Emit(ev)
+	h.auditor.Emit(ev)
 	h.debug("request refused", r, e)
 }
 
