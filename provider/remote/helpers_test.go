@@ -20,7 +20,7 @@ import (
 // as a remote issuer to the gateway under test; it can be stopped and
 // started again on the same address.
 type ourIssuer struct {
-	t      *testing.T
+	t      testing.TB
 	addr   string
 	url    string
 	srv    *oauth2.Server
@@ -29,7 +29,7 @@ type ourIssuer struct {
 	served atomic.Int64 // introspection requests
 }
 
-func newOurIssuer(t *testing.T, format string) *ourIssuer {
+func newOurIssuer(t testing.TB, format string) *ourIssuer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -130,7 +130,7 @@ func startGateway(t *testing.T, cfg Config) *Issuer {
 }
 
 // waitReady waits for the background fetch of metadata (and keys).
-func waitReady(t *testing.T, is *Issuer, keys bool) {
+func waitReady(t testing.TB, is *Issuer, keys bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !is.Ready() || (keys && is.keys.Load() == nil) {

@@ -99,6 +99,9 @@ type Issuer struct {
 	lastKidFetch time.Time
 	keysWait     chan struct{}
 
+	// verified caches JWTs whose signature and claims checked out, until
+	// their exp: a repeated token costs a map lookup, not a signature.
+	verified *cache.Cache[answer]
 	answers  *cache.Cache[answer]
 	flightMu sync.Mutex
 	flights  map[cache.Key]*flight
@@ -131,7 +134,7 @@ func New(cfg Config) (*Issuer, error) {
 	if c == nil {
 		c = &http.Client{Timeout: cfg.Timeout}
 	}
-	is := &Issuer{cfg: cfg, client: c, refresh: make(chan struct{}, 1), flights: map[cache.Key]*flight{}}
+	is := &Issuer{cfg: cfg, client: c, refresh: make(chan struct{}, 1), flights: map[cache.Key]*flight{}, verified: cache.New[answer](0)}
 	if in := cfg.Introspection; in != nil && (in.Cache > 0 || in.NegativeCache > 0) {
 		is.answers = cache.New[answer](in.CacheSize)
 	}

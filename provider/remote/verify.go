@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"crypto/sha256"
 	"math"
 	"net/http"
 	"net/url"
@@ -23,12 +24,32 @@ func (is *Issuer) VerifyToken(ctx context.Context, token string) (*provider.Iden
 		return nil, unavailable()
 	}
 	if h, p, sig, ok := jwtParts(token); ok && m.JWKSURI != "" {
-		return is.verifyJWT(ctx, token, h, p, sig)
+		key := tokenKey(token)
+		now := is.cfg.Clock.Now()
+		if a, ok := is.verified.Get(key, now); ok && a.id.ExpiresAt.After(now.Add(-is.cfg.Leeway)) {
+			return result(a)
+		}
+		ticket := is.verified.Ticket(key)
+		id, e := is.verifyJWT(ctx, token, h, p, sig)
+		if e == nil {
+			is.verified.Put(ticket, key, answer{id: id, active: true}, id.ExpiresAt.Add(is.cfg.Leeway))
+			return result(answer{id: id, active: true})
+		}
+		return id, e
 	}
 	if is.cfg.Introspection != nil && m.IntrospectionEndpoint != "" {
 		return is.introspect(ctx, m, token)
 	}
 	return nil, invalidToken()
+}
+
+// tokenKey is cache.KeyOf without a heap copy for JWT-sized tokens.
+func tokenKey(token string) cache.Key {
+	if len(token) <= 128 || len(token) > 4096 {
+		return cache.KeyOf(token)
+	}
+	var buf [4096]byte
+	return sha256.Sum256(buf[:copy(buf[:], token)])
 }
 
 // verifyJWT: header (alg pinned by the key, never none or HMAC; typ when
