@@ -366,6 +366,7 @@ func parseRequireOAuth(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, err
 //		introspect {
 //			client_id      <id>
 //			client_secret  <secret>
+//			endpoint       <url>
 //			cache          <duration>
 //			negative_cache <duration>
 //		}
@@ -453,6 +454,8 @@ func (ro *RequireOAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 					err = oneArg(d, &in.ClientID)
 				case "client_secret":
 					err = oneArg(d, &in.ClientSecret)
+				case "endpoint":
+					err = oneArg(d, &in.Endpoint)
 				case "cache":
 					err = durationArg(d, &in.Cache)
 				case "negative_cache":

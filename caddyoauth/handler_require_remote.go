@@ -25,6 +25,10 @@ type RemoteIntrospection struct {
 	ClientID     string `json:"client_id,omitempty"`
 	ClientSecret string `json:"client_secret,omitempty"`
 
+	// The introspection endpoint, when the issuer's metadata does not
+	// advertise it (Ory Hydra serves it on its admin port).
+	Endpoint string `json:"endpoint,omitempty"`
+
 	// How long an active answer is reused, never past the token's exp.
 	// 0 asks the issuer on every request, so a revocation is seen at
 	// once. Default: 0.
@@ -93,7 +97,7 @@ func (h *RequireOAuth) provisionRemote(ctx caddy.Context) error {
 		if in.Cache < 0 || in.NegativeCache < 0 {
 			return fmt.Errorf("introspect: cache durations must not be negative")
 		}
-		cfg.Introspection = &remote.Introspection{ClientID: id, ClientSecret: secret, Cache: time.Duration(in.Cache), NegativeCache: time.Duration(in.NegativeCache)}
+		cfg.Introspection = &remote.Introspection{ClientID: id, ClientSecret: secret, Endpoint: in.Endpoint, Cache: time.Duration(in.Cache), NegativeCache: time.Duration(in.NegativeCache)}
 	}
 	is, err := remote.New(cfg)
 	if err != nil {

@@ -59,6 +59,9 @@ type Config struct {
 // Introspection configures RFC 7662 token introspection.
 type Introspection struct {
 	ClientID, ClientSecret string
+	// Endpoint overrides the metadata's introspection_endpoint (Hydra
+	// serves it on its admin port and does not advertise it).
+	Endpoint string
 	// Cache is how long an active answer is reused (never past the
 	// token's exp); 0 asks the issuer every time. NegativeCache is the
 	// same for inactive answers.

@@ -43,6 +43,15 @@ func newOtherIssuer(t *testing.T) *otherIssuer {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		json.NewEncoder(w).Encode(map[string]any{"keys": oi.jwks})
 	})
+	// An introspection endpoint the metadata does not advertise (Hydra's
+	// admin port).
+	mux.HandleFunc("/admin/introspect", func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "gateway" || p != "gw-secret" || r.PostFormValue("token") != "opaque-1" {
+			json.NewEncoder(w).Encode(map[string]any{"active": false})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"active": true, "client_id": "app", "sub": "alice", "scope": "read"})
+	})
 	oi.srv = httptest.NewServer(mux)
 	t.Cleanup(oi.srv.Close)
 	return oi
@@ -166,3 +175,23 @@ func TestKeyRotationSeen(t *testing.T) {
 }
 
 func itoa(i int) string { return big.NewInt(int64(i)).String() }
+
+func TestIntrospectionEndpointOverride(t *testing.T) {
+	oi := newOtherIssuer(t)
+	_, k, _ := ed25519.GenerateKey(rand.Reader)
+	oi.publish(map[string]string{"kty": "OKP", "kid": "k", "crv": "Ed25519", "x": enc(k.Public().(ed25519.PublicKey))})
+	without := startGateway(t, Config{Issuer: oi.srv.URL, Introspection: &Introspection{ClientID: "gateway", ClientSecret: "gw-secret"}})
+	with := startGateway(t, Config{Issuer: oi.srv.URL, Introspection: &Introspection{ClientID: "gateway", ClientSecret: "gw-secret", Endpoint: oi.srv.URL + "/admin/introspect"}})
+	waitReady(t, without, true)
+	waitReady(t, with, true)
+	if _, e := verify(without, "opaque-1"); e == nil {
+		t.Error("an opaque token accepted with no introspection endpoint")
+	}
+	id, e := verify(with, "opaque-1")
+	if e != nil || id.User != "alice" || id.ClientID != "app" {
+		t.Errorf("with the endpoint: %+v %v", id, e)
+	}
+	if _, e := verify(with, "opaque-2"); e == nil {
+		t.Error("an inactive token accepted")
+	}
+}

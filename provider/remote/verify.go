@@ -37,7 +37,7 @@ func (is *Issuer) VerifyToken(ctx context.Context, token string) (*provider.Iden
 		}
 		return id, e
 	}
-	if is.cfg.Introspection != nil && m.IntrospectionEndpoint != "" {
+	if in := is.cfg.Introspection; in != nil && (in.Endpoint != "" || m.IntrospectionEndpoint != "") {
 		return is.introspect(ctx, m, token)
 	}
 	return nil, invalidToken()
@@ -228,7 +228,11 @@ func (is *Issuer) callIntrospection(ctx context.Context, m *metadata, token stri
 	}
 	ctx, cancel := context.WithTimeout(ctx, is.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.IntrospectionEndpoint, strings.NewReader(form.Encode()))
+	endpoint := m.IntrospectionEndpoint
+	if in.Endpoint != "" {
+		endpoint = in.Endpoint
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return answer{}, unavailable()
 	}
