@@ -61,7 +61,7 @@ const MinMemory = 16 << 20
 
 // badgerSizes are the Badger options derived from Options.Memory.
 type badgerSizes struct {
-	memTable, blockCache, indexCache, baseTable int64
+	memTable, blockCache, indexCache, baseTable, valueThreshold int64
 }
 
 // memorySizes splits a memory budget: three memtables of 1/8 each (one
@@ -79,6 +79,10 @@ func memorySizes(memory int64) badgerSizes {
 		// compaction runs up to 8+5 of them at once, so tables stay
 		// small; 2 MiB is Badger's own base size.
 		baseTable: min(max(memory/32, 1<<20), 4<<20),
+		// Badger refuses a value threshold above its largest batch (15 %
+		// of a memtable); tokens, codes and sessions are a few hundred
+		// bytes, far below either.
+		valueThreshold: min(memory/128, 1<<20),
 	}
 }
 
@@ -149,6 +153,7 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 		WithBlockCacheSize(sz.blockCache).
 		WithIndexCacheSize(sz.indexCache).
 		WithBaseTableSize(sz.baseTable).
+		WithValueThreshold(sz.valueThreshold).
 		// Badger's minimum; each compactor runs its own builders.
 		WithNumCompactors(2).
 		// Token values are far below the value threshold and live in the
