@@ -66,7 +66,9 @@ type badgerSizes struct {
 
 // memorySizes splits a memory budget: three memtables of 1/8 each (one
 // filling, up to two flushing, so writes rarely wait for a flush), 1/8
-// for the block cache and 1/8 for the index and bloom-filter cache, and
+// for the block cache, 1/8 as the bound of the index cache (Badger only
+// uses it for encrypted tables, which this store does not write: the
+// indexes of plain tables are read in place from the mapped files), and
 // the rest for the table builders of flushes and compactions. Badger's
 // defaults (64 MiB memtables ×5, 256 MiB block cache, indexes unbounded)
 // suit a database server, not an authorization server.
