@@ -3,6 +3,10 @@ package caddyoauth
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/dustin/go-humanize"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -44,7 +48,9 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //	oauth {
 //		server [<name>] {
 //			issuer            <url>
-//			storage badger    [<dir>]
+//			storage badger    [<dir>] [{
+//				memory <size>               # e.g. 64MiB
+//			}]
 //			access_token_ttl  <duration>
 //			refresh_token_ttl <duration>   # 0 disables refresh tokens
 //			code_ttl          <duration>
@@ -60,6 +66,8 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //			server_key        <secret>
 //			timestamp_window  <duration>
 //			allow_insecure_plaintext
+//			verify_cache_size <entries>    # -1 disables
+//			oauth1_cache_size <entries>    # -1 disables
 //			user <username> <hash>
 //			client <client_id> {
 //				name           <text>
@@ -131,6 +139,17 @@ func (sc *ServerConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			if d.NextArg() {
 				return d.ArgErr()
+			}
+			if err := sc.unmarshalStorageBlock(d); err != nil {
+				return err
+			}
+		case "verify_cache_size":
+			if err := intArg(d, &sc.VerifyCacheSize); err != nil {
+				return err
+			}
+		case "oauth1_cache_size":
+			if err := intArg(d, &sc.OAuth1CacheSize); err != nil {
+				return err
 			}
 		case "access_token_ttl":
 			if err := durationArg(d, &sc.AccessTokenTTL); err != nil {
@@ -478,6 +497,42 @@ func (ro *RequireOAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if ro.Issuer != "" && ro.Server != "" {
 		return d.Err("require_oauth: server and issuer are mutually exclusive")
 	}
+	return nil
+}
+
+// unmarshalStorageBlock reads the optional block of `storage badger`.
+func (sc *ServerConfig) unmarshalStorageBlock(d *caddyfile.Dispenser) error {
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "memory":
+			var s string
+			if err := oneArg(d, &s); err != nil {
+				return err
+			}
+			n, err := humanize.ParseBytes(s)
+			if err != nil || n > math.MaxInt64 {
+				return d.Errf("memory: invalid size %q (e.g. 64MiB)", s)
+			}
+			sc.StorageMemory = int64(n)
+		default:
+			return d.Errf("unrecognized badger storage option: %s", opt)
+		}
+	}
+	return nil
+}
+
+// intArg reads exactly one integer argument into dst.
+func intArg(d *caddyfile.Dispenser, dst *int) error {
+	opt := d.Val()
+	var s string
+	if err := oneArg(d, &s); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return d.Errf("%s: invalid number %q", opt, s)
+	}
+	*dst = n
 	return nil
 }
 

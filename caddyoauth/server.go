@@ -83,7 +83,7 @@ func newServer(ctx context.Context, name string, cfg *ServerConfig, logger *zap.
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDatabase(dir, logger, badgerLog)
+	db, err := openDatabase(dir, cfg.StorageMemory, logger, badgerLog)
 	if err != nil {
 		return nil, err
 	}
@@ -220,6 +220,7 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 		JWTAlgorithm:   jwt.Algorithm(s.cfg.JWTAlgorithm),
 		JWTKeyRotation: time.Duration(s.cfg.JWTKeyRotation),
 		Audience:       s.cfg.Audience,
+		CacheSize:      s.cfg.VerifyCacheSize,
 	}, s.store, s.clients)
 	if err != nil {
 		return nil, err
@@ -241,6 +242,7 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 		Sealer:                 s.sealer,
 		Audit:                  s.audit,
 		Pages:                  pages,
+		TokenCacheSize:         s.cfg.OAuth1CacheSize,
 	}, s.store, s.clients)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 	"github.com/caddy-oauth/caddy-oauth/provider/registry"
+	"github.com/caddy-oauth/caddy-oauth/store/badger"
 )
 
 // ServerConfig configures one OAuth authorization server of the `oauth` app:
@@ -33,6 +34,31 @@ type ServerConfig struct {
 	// `<Caddy data directory>/oauth/<server name>`. Each server needs its
 	// own directory.
 	StorageDir string `json:"storage_dir,omitempty"`
+
+	// The memory budget of the Badger database, in bytes, from which its
+	// memtables (3 × 1/8), block cache (1/8), index cache (1/8) and table
+	// sizes are derived. Less memory means more frequent memtable flushes
+	// and compactions (more write amplification, writes that wait for a
+	// flush under bursts) and more reads from the mapped tables; more
+	// memory buys little for tokens, whose lookups the verification
+	// caches answer. It bounds Badger's buffers, not the process: mapped
+	// table pages count towards RSS too. Applies when the storage is
+	// opened (a reload keeps an open database as it is). At least 16 MiB.
+	// Default: 64 MiB.
+	StorageMemory int64 `json:"storage_memory,omitempty"`
+
+	// How many verified OAuth 2 access tokens (opaque and JWT) require_oauth
+	// keeps in memory, so that a repeated bearer token costs no storage
+	// read (about 250 bytes each; revocations still take effect at once).
+	// -1 disables the cache: every request reads the storage. Default:
+	// 100000 (about 25 MiB when full).
+	VerifyCacheSize int `json:"verify_cache_size,omitempty"`
+
+	// How many verified OAuth 1 token credentials require_oauth keeps in
+	// memory, as verify_cache_size does for OAuth 2 (signatures and nonces
+	// are checked on every request either way). -1 disables the cache.
+	// Default: 100000.
+	OAuth1CacheSize int `json:"oauth1_cache_size,omitempty"`
 
 	// How long an access token is valid. Default: 1h. OAuth 1 token
 	// credentials get the same lifetime.
@@ -178,6 +204,23 @@ func (c *ServerConfig) validate() error {
 	}
 	if c.RefreshTokenTTL != nil && *c.RefreshTokenTTL < 0 {
 		return errors.New("refresh_token_ttl must not be negative (0 disables refresh tokens)")
+	}
+	return c.validateSizes()
+}
+
+// maxCacheSize bounds the verification caches: ten million entries is
+// already about 2.5 GiB, so a larger value is a typo.
+const maxCacheSize = 10_000_000
+
+// validateSizes checks the storage memory and the verification cache sizes.
+func (c *ServerConfig) validateSizes() error {
+	if c.StorageMemory != 0 && c.StorageMemory < badger.MinMemory {
+		return fmt.Errorf("storage_memory %d: must be at least %d (16 MiB)", c.StorageMemory, badger.MinMemory)
+	}
+	for name, n := range map[string]int{"verify_cache_size": c.VerifyCacheSize, "oauth1_cache_size": c.OAuth1CacheSize} {
+		if n < -1 || n > maxCacheSize {
+			return fmt.Errorf("%s %d: must be at most %d entries, or -1 to disable the cache", name, n, maxCacheSize)
+		}
 	}
 	return nil
 }

@@ -39,6 +39,53 @@ type Options struct {
 	// GCInterval is how often the value log is garbage-collected; zero
 	// means 5 minutes. Unused in memory mode.
 	GCInterval time.Duration
+	// Memory is the budget, in bytes, from which Badger's memtables,
+	// caches and table sizes are derived (see memorySizes); zero means
+	// DefaultMemory, less than MinMemory is refused. It bounds Badger's
+	// own buffers, not the process: the pages of the tables it maps
+	// count towards RSS as well, and the Go heap may hold up to twice
+	// the live memory between collections.
+	Memory int64
+}
+
+// DefaultMemory is the Badger memory budget when Options.Memory is 0: small
+// enough that an authorization server with a million live tokens stays
+// within a few hundred MiB of RSS, large enough that issuance is not
+// stalled by memtable flushes (see the README's Storage section).
+const DefaultMemory = 64 << 20
+
+// MinMemory is the smallest Options.Memory: below it a memtable (1/8 of
+// the budget) is under 2 MiB and the largest transaction Badger accepts
+// (15 % of a memtable) no longer holds a revocation batch comfortably.
+const MinMemory = 16 << 20
+
+// badgerSizes are the Badger options derived from Options.Memory.
+type badgerSizes struct {
+	memTable, blockCache, indexCache, baseTable, valueThreshold int64
+}
+
+// memorySizes splits a memory budget: three memtables of 1/8 each (one
+// filling, up to two flushing, so writes rarely wait for a flush), 1/8
+// for the block cache, 1/8 as the bound of the index cache (Badger only
+// uses it for encrypted tables, which this store does not write: the
+// indexes of plain tables are read in place from the mapped files), and
+// the rest for the table builders of flushes and compactions. Badger's
+// defaults (64 MiB memtables ×5, 256 MiB block cache, indexes unbounded)
+// suit a database server, not an authorization server.
+func memorySizes(memory int64) badgerSizes {
+	return badgerSizes{
+		memTable:   memory / 8,
+		blockCache: memory / 8,
+		indexCache: memory / 8,
+		// Every table builder allocates twice its table size and a
+		// compaction runs up to 8+5 of them at once, so tables stay
+		// small; 2 MiB is Badger's own base size.
+		baseTable: min(max(memory/32, 1<<20), 4<<20),
+		// Badger refuses a value threshold above its largest batch (15 %
+		// of a memtable); tokens, codes and sessions are a few hundred
+		// bytes, far below either.
+		valueThreshold: min(memory/128, 1<<20),
+	}
 }
 
 // DefaultGCInterval is the value-log GC period when Options.GCInterval is 0.
@@ -87,27 +134,42 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 		log = slog.Default()
 	}
 	log = log.With("component", "badger")
+	memory := opts.Memory
+	switch {
+	case memory == 0:
+		memory = DefaultMemory
+	case memory < MinMemory:
+		return nil, fmt.Errorf("store/badger: Memory %d is below the minimum of %d bytes (16 MiB)", memory, MinMemory)
+	}
+	sz := memorySizes(memory)
 
 	var bo badgerdb.Options
 	if opts.InMemory {
-		bo = badgerdb.DefaultOptions("").WithInMemory(true).
-			WithMemTableSize(8 << 20)
+		bo = badgerdb.DefaultOptions("").WithInMemory(true)
 	} else {
-		bo = badgerdb.DefaultOptions(opts.Dir).
-			WithMemTableSize(16 << 20)
+		bo = badgerdb.DefaultOptions(opts.Dir)
 	}
-	// Sized for a small server: the defaults (64 MiB memtables ×5, 256 MiB
-	// block cache, 1 GiB value-log files) suit a database server, not an
-	// authorization server holding a few hundred MiB of short-lived tokens.
 	bo = bo.WithSyncWrites(true).
+		WithMemTableSize(sz.memTable).
 		WithNumMemtables(3).
+		WithBlockCacheSize(sz.blockCache).
+		WithIndexCacheSize(sz.indexCache).
+		WithBaseTableSize(sz.baseTable).
+		WithValueThreshold(sz.valueThreshold).
+		// Badger's minimum; each compactor runs its own builders.
 		WithNumCompactors(2).
-		WithBlockCacheSize(8 << 20).
+		// Token values are far below the value threshold and live in the
+		// tables, so the value log only sees the rare large value; its
+		// files are mapped whole, so they are kept small.
 		WithValueLogFileSize(64 << 20).
 		// Keys and values are mostly hashes, which do not compress.
 		WithCompression(options.None).
 		WithMetricsEnabled(false).
 		WithLogger(slogLogger{log})
+	// Same-size tables at every level (there is no With method): with the
+	// default the tables, and so each compaction builder, double with
+	// every level below the base level.
+	bo.TableSizeMultiplier = 1
 	if tune != nil {
 		tune(&bo)
 	}

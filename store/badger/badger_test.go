@@ -38,6 +38,23 @@ func TestConformanceOnDisk(t *testing.T) {
 	})
 }
 
+// The smallest and a large memory budget must give Badger options it
+// accepts (the value threshold must fit its batch limit) and a store that
+// works; a budget below the minimum is refused.
+func TestConformanceMemoryBudgets(t *testing.T) {
+	for _, memory := range []int64{badger.MinMemory, 1 << 30} {
+		t.Run(fmt.Sprintf("memory=%d", memory), func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) store.Store {
+				return openOrFail(t, badger.Options{Dir: t.TempDir(), Memory: memory})
+			})
+		})
+	}
+	if db, err := badger.Open(badger.Options{Dir: t.TempDir(), Memory: badger.MinMemory - 1}); err == nil {
+		db.Close()
+		t.Error("Open with Memory below MinMemory succeeded")
+	}
+}
+
 func TestPersistence(t *testing.T) {
 	storetest.RunPersistence(t, func(t *testing.T, dir string) store.Store {
 		return openOrFail(t, badger.Options{Dir: dir})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	mrand "math/rand/v2"
+	"os"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -45,6 +47,11 @@ func BenchmarkSaveTokensDurable(b *testing.B) {
 func benchmarkSaveTokens(b *testing.B, callers, perCommit int, save func(*badger.DB, context.Context, ...*store.Token) error) {
 	db := openOrFail(b, badger.Options{Dir: b.TempDir()})
 	defer db.Close()
+	saveTokensInto(b, db, callers, perCommit, save)
+}
+
+// saveTokensInto is benchmarkSaveTokens on a given database.
+func saveTokensInto(b *testing.B, db *badger.DB, callers, perCommit int, save func(*badger.DB, context.Context, ...*store.Token) error) {
 	ctx := b.Context()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -166,4 +173,69 @@ func benchmarkUseNonce(b *testing.B, callers int, use func(*badger.DB, context.C
 		})
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkLiveTokens measures reads and durable writes with 1,000 and
+// 1,000,000 live tokens in the store, for the default memory budget and
+// (at 1,000,000) for the smallest and a larger one, so one can see that
+// latency stays flat as the store grows and what the budget buys. "get"
+// looks up uniformly random tokens of the whole set (no verification cache
+// in front: the worst case); "save" issues one token per call from 32
+// callers, group-committed. The 1,000,000 sizes take a few minutes to fill
+// and run only with BADGER_BENCH_1M=1.
+func BenchmarkLiveTokens(b *testing.B) {
+	const mib = 1 << 20
+	cases := []struct {
+		live   int
+		memory int64
+	}{
+		{1_000, badger.DefaultMemory},
+		{1_000_000, badger.MinMemory},
+		{1_000_000, badger.DefaultMemory},
+		{1_000_000, 256 * mib},
+	}
+	for _, c := range cases {
+		b.Run(fmt.Sprintf("live=%d/memory=%dMiB", c.live, c.memory/mib), func(b *testing.B) {
+			if c.live > 1_000 && os.Getenv("BADGER_BENCH_1M") == "" {
+				b.Skip("set BADGER_BENCH_1M=1 to run the 1,000,000-token sizes")
+			}
+			db := openOrFail(b, badger.Options{Dir: b.TempDir(), Memory: c.memory})
+			defer db.Close()
+			hashes := fillTokens(b, db, c.live)
+			b.Run("get", func(b *testing.B) {
+				var seed atomic.Uint64
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					r := mrand.New(mrand.NewPCG(seed.Add(1), 0))
+					for pb.Next() {
+						if _, err := db.GetToken(b.Context(), hashes[r.IntN(len(hashes))]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+			b.Run("save", func(b *testing.B) {
+				saveTokensInto(b, db, 32, 1, (*badger.DB).SaveTokens)
+			})
+		})
+	}
+}
+
+// fillTokens saves n tokens in batches, as a store that issued them over
+// time would hold them, and returns their hashes.
+func fillTokens(b *testing.B, db *badger.DB, n int) [][]byte {
+	const perCall = 1000
+	hashes := make([][]byte, 0, n)
+	for len(hashes) < n {
+		batch := make([]*store.Token, min(perCall, n-len(hashes)))
+		for i := range batch {
+			batch[i] = newToken(store.KindAccess)
+			hashes = append(hashes, batch[i].Hash)
+		}
+		if err := db.SaveTokens(b.Context(), batch...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return hashes
 }
