@@ -39,6 +39,12 @@ func ErrInvalidRequest(desc string) *Error {
 	return NewError(http.StatusBadRequest, "invalid_request", desc)
 }
 
+// ErrInvalidToken is RFC 6750 §3.1's refusal of a bearer token, 401, with
+// one description for unknown, expired, revoked and forged tokens alike.
+func ErrInvalidToken() *Error {
+	return NewError(http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked")
+}
+
 // ErrInvalidClient is answered 401 (RFC 6749 §5.2).
 func ErrInvalidClient(desc string) *Error {
 	return NewError(http.StatusUnauthorized, "invalid_client", desc)

@@ -52,6 +52,22 @@ func KeyOf(value string) Key {
 // keyBuf is the longest value KeyOf hashes from a stack buffer.
 const keyBuf = 128
 
+// longKeyBuf is the longest value KeyOfToken hashes from a stack buffer:
+// JWT access tokens, ours and other issuers' (a few hundred bytes to a
+// few kilobytes).
+const longKeyBuf = 4096
+
+// KeyOfToken is KeyOf for values that may be JWTs: without allocating up
+// to longKeyBuf bytes. Short values take KeyOf's small buffer, so opaque
+// tokens do not pay for clearing the large one.
+func KeyOfToken(value string) Key {
+	if len(value) <= keyBuf || len(value) > longKeyBuf {
+		return KeyOf(value)
+	}
+	var buf [longKeyBuf]byte
+	return sha256.Sum256(buf[:copy(buf[:], value)])
+}
+
 // DefaultSize is the entry count New uses for a size of 0. An entry costs
 // about 100 bytes plus the size of V (key, bookkeeping, map slot) and
 // whatever V references; with an OAuth identity as V the full default

@@ -360,3 +360,14 @@ func TestKeyOfIsSHA256(t *testing.T) {
 		t.Errorf("KeyOf of a minted token's length allocates %v times", n)
 	}
 }
+
+// KeyOfToken is the same hash as KeyOf at every length, across both
+// buffers' limits.
+func TestKeyOfTokenAgreesWithKeyOf(t *testing.T) {
+	for _, n := range []int{0, 43, keyBuf, keyBuf + 1, longKeyBuf, longKeyBuf + 1} {
+		v := strings.Repeat("x", n)
+		if KeyOfToken(v) != KeyOf(v) || KeyOf(v) != sha256.Sum256([]byte(v)) {
+			t.Errorf("length %d: the keys differ", n)
+		}
+	}
+}

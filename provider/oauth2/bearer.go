@@ -2,9 +2,7 @@ package oauth2
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
-	"net/http"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/provider/cache"
@@ -16,10 +14,6 @@ import (
 // characters, JWTs a few hundred (under 1 KiB with RS256); anything much
 // longer is not ours.
 const maxTokenLen = 4096
-
-// keyBuf is the longest token bearerKey hashes without allocating: every
-// JWT this server signs, with room for long scope lists.
-const keyBuf = 2048
 
 // VerifyBearer checks an access token presented to a protected resource
 // (RFC 6750) and returns who it stands for. Only OAuth 2 access tokens
@@ -94,17 +88,9 @@ func (s *Server) checkJWT(token string) (*jwt.Unverified, *provider.Error) {
 	return u, nil
 }
 
-// bearerKey is cache.KeyOf (SHA-256, the key the store and cache use)
-// without allocating for tokens up to keyBuf bytes: cache.KeyOf's own
-// stack buffer (128 bytes) fits opaque tokens, not JWTs, and opaque tokens
-// should not pay for clearing a large one.
-func bearerKey(token string) cache.Key {
-	if len(token) <= 128 || len(token) > keyBuf {
-		return cache.KeyOf(token)
-	}
-	var buf [keyBuf]byte
-	return sha256.Sum256(buf[:copy(buf[:], token)])
-}
+// bearerKey is the SHA-256 the store and cache key a token by, without
+// allocating for JWT-sized tokens.
+func bearerKey(token string) cache.Key { return cache.KeyOfToken(token) }
 
 // verifyStored looks the token up in the store and caches a valid access
 // token; verify, if set, must also pass for a stored one (a JWT's
@@ -178,6 +164,4 @@ func (s *Server) forgetBearer(hash []byte) {
 // some tokens already.
 func (s *Server) forgetBearers() { s.bearers.InvalidateAll() }
 
-func invalidToken() *provider.Error {
-	return provider.NewError(http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked")
-}
+func invalidToken() *provider.Error { return provider.ErrInvalidToken() }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -284,14 +283,10 @@ func (is *Issuer) getJSON(ctx context.Context, uri string, v any) (http.Header, 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: HTTP %d", uri, resp.StatusCode)
+		return nil, fmt.Errorf("%s: %w", uri, errStatus(resp.StatusCode))
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument))
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return nil, fmt.Errorf("%s: not JSON", uri)
+	if err := decodeBody(resp, v); err != nil {
+		return nil, fmt.Errorf("%s: %w", uri, err)
 	}
 	return resp.Header, nil
 }
@@ -303,6 +298,4 @@ func unavailable() *provider.Error {
 	return provider.NewError(http.StatusServiceUnavailable, "temporarily_unavailable", "the authorization server cannot be reached; try again later")
 }
 
-func invalidToken() *provider.Error {
-	return provider.NewError(http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked")
-}
+func invalidToken() *provider.Error { return provider.ErrInvalidToken() }

@@ -195,3 +195,20 @@ func TestIntrospectionEndpointOverride(t *testing.T) {
 		t.Error("an inactive token accepted")
 	}
 }
+
+// An RSA key under 2048 bits is not used, even when it signed the token
+// (RFC 8725 §3.5 asks for adequate key lengths).
+func TestShortRSAKeyIgnored(t *testing.T) {
+	oi := newOtherIssuer(t)
+	short, _ := rsa.GenerateKey(rand.Reader, 1024)
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	oi.publish(map[string]string{"kty": "RSA", "kid": "short", "n": enc(short.N.Bytes()), "e": "AQAB"})
+	oi.publish(map[string]string{"kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": enc(ed.Public().(ed25519.PublicKey))})
+	is := startGateway(t, Config{Issuer: oi.srv.URL, KidRefreshGap: time.Hour})
+	waitReady(t, is, true)
+	claims := map[string]any{"iss": oi.srv.URL, "sub": "u", "exp": time.Now().Add(time.Hour).Unix()}
+	wantCode(t, "a token signed with a 1024-bit key", func() *provider.Error { _, e := verify(is, sign(t, "RS256", "short", short, claims)); return e }(), "invalid_token")
+	if _, e := verify(is, sign(t, "EdDSA", "ed", ed, claims)); e != nil {
+		t.Errorf("the usable key next to it: %v", e)
+	}
+}

@@ -2,7 +2,6 @@ package remote
 
 import (
 	"context"
-	"crypto/sha256"
 	"math"
 	"net/http"
 	"net/url"
@@ -24,7 +23,7 @@ func (is *Issuer) VerifyToken(ctx context.Context, token string) (*provider.Iden
 		return nil, unavailable()
 	}
 	if h, p, sig, ok := jwtParts(token); ok && m.JWKSURI != "" {
-		key := tokenKey(token)
+		key := cache.KeyOfToken(token)
 		now := is.cfg.Clock.Now()
 		if a, ok := is.verified.Get(key, now); ok && a.id.ExpiresAt.After(now.Add(-is.cfg.Leeway)) {
 			return result(a)
@@ -41,15 +40,6 @@ func (is *Issuer) VerifyToken(ctx context.Context, token string) (*provider.Iden
 		return is.introspect(ctx, m, token)
 	}
 	return nil, invalidToken()
-}
-
-// tokenKey is cache.KeyOf without a heap copy for JWT-sized tokens.
-func tokenKey(token string) cache.Key {
-	if len(token) <= 128 || len(token) > 4096 {
-		return cache.KeyOf(token)
-	}
-	var buf [4096]byte
-	return sha256.Sum256(buf[:copy(buf[:], token)])
 }
 
 // verifyJWT: header (alg pinned by the key, never none or HMAC; typ when
