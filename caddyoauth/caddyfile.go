@@ -50,6 +50,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //			issuer            <url>
 //			storage badger    [<dir>] [{
 //				memory <size>               # e.g. 64MiB
+//				nonce_durability durable|page_cache
 //			}]
 //			access_token_ttl  <duration>
 //			refresh_token_ttl <duration>   # 0 disables refresh tokens
@@ -514,6 +515,13 @@ func (sc *ServerConfig) unmarshalStorageBlock(d *caddyfile.Dispenser) error {
 				return d.Errf("memory: invalid size %q (e.g. 64MiB)", s)
 			}
 			sc.StorageMemory = int64(n)
+		case "nonce_durability":
+			if err := oneArg(d, &sc.StorageNonceDurability); err != nil {
+				return err
+			}
+			if _, err := nonceDurability(sc.StorageNonceDurability); err != nil {
+				return d.Err(err.Error())
+			}
 		default:
 			return d.Errf("unrecognized badger storage option: %s", opt)
 		}

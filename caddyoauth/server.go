@@ -23,6 +23,7 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 	"github.com/caddy-oauth/caddy-oauth/store"
+	"github.com/caddy-oauth/caddy-oauth/store/badger"
 )
 
 // serverKeyName is the KeyStore entry of a generated server key.
@@ -83,7 +84,8 @@ func newServer(ctx context.Context, name string, cfg *ServerConfig, logger *zap.
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDatabase(dir, cfg.StorageMemory, logger, badgerLog)
+	nonces, _ := nonceDurability(cfg.StorageNonceDurability) // checked by validate
+	db, err := openDatabase(badger.Options{Dir: dir, Memory: cfg.StorageMemory, Nonces: nonces, Logger: badgerLog}, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,18 @@ type ServerConfig struct {
 	// Default: 64 MiB.
 	StorageMemory int64 `json:"storage_memory,omitempty"`
 
+	// How far an OAuth 1 nonce is written before the request it came with
+	// is let through: "durable" (the default) syncs it to disk like a
+	// token, so a replay is refused after any crash or power loss;
+	// "page_cache" leaves it in the operating system's page cache, so a
+	// replay is still refused after Caddy crashes or is killed, but not
+	// necessarily after a power loss or kernel crash (a request captured
+	// in the last moments before one could be replayed within the
+	// timestamp window). page_cache saves the fsync each OAuth 1 request
+	// otherwise waits for. Applies when the storage is opened; switching
+	// forgets the nonces recorded in the other mode.
+	StorageNonceDurability string `json:"storage_nonce_durability,omitempty"`
+
 	// How many verified OAuth 2 access tokens (opaque and JWT) require_oauth
 	// keeps in memory, so that a repeated bearer token costs no storage
 	// read (about 250 bytes each; revocations still take effect at once).
@@ -217,12 +229,26 @@ func (c *ServerConfig) validateSizes() error {
 	if c.StorageMemory != 0 && c.StorageMemory < badger.MinMemory {
 		return fmt.Errorf("storage_memory %d: must be at least %d (16 MiB)", c.StorageMemory, badger.MinMemory)
 	}
+	if _, err := nonceDurability(c.StorageNonceDurability); err != nil {
+		return err
+	}
 	for name, n := range map[string]int{"verify_cache_size": c.VerifyCacheSize, "oauth1_cache_size": c.OAuth1CacheSize} {
 		if n < -1 || n > maxCacheSize {
 			return fmt.Errorf("%s %d: must be at most %d entries, or -1 to disable the cache", name, n, maxCacheSize)
 		}
 	}
 	return nil
+}
+
+// nonceDurability maps storage_nonce_durability to the Badger option.
+func nonceDurability(s string) (badger.NonceDurability, error) {
+	switch s {
+	case "", "durable":
+		return badger.NoncesDurable, nil
+	case "page_cache":
+		return badger.NoncesPageCache, nil
+	}
+	return 0, fmt.Errorf("storage_nonce_durability %q: must be durable or page_cache", s)
 }
 
 // validateTokenFormat checks token_format and the JWT options, which only

@@ -2,7 +2,6 @@ package caddyoauth
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -26,16 +25,17 @@ type databaseCloser struct{ db *badger.DB }
 // Destruct implements caddy.Destructor.
 func (c databaseCloser) Destruct() error { return c.db.Close() }
 
-// openDatabase returns the shared database in dir, opening it on first use
-// with the given memory budget (0: the default); a database already open
-// keeps its budget. Every successful call must be matched by one
+// openDatabase returns the shared database in opts.Dir, opening it on first
+// use with opts (memory budget, nonce durability); a database already open
+// keeps its options. Every successful call must be matched by one
 // releaseDatabase(dir).
-func openDatabase(dir string, memory int64, logger *zap.Logger, badgerLog *slog.Logger) (*badger.DB, error) {
+func openDatabase(opts badger.Options, logger *zap.Logger) (*badger.DB, error) {
+	dir := opts.Dir
 	val, loaded, err := databases.LoadOrNew(dir, func() (caddy.Destructor, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("making storage directory: %v", err)
 		}
-		db, err := badger.Open(badger.Options{Dir: dir, Memory: memory, Logger: badgerLog})
+		db, err := badger.Open(opts)
 		if err != nil {
 			return nil, fmt.Errorf("opening storage in %s: %w (if another Caddy instance uses this directory, use 'caddy reload' to apply config changes to it)", dir, err)
 		}

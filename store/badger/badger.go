@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -46,7 +47,32 @@ type Options struct {
 	// count towards RSS as well, and the Go heap may hold up to twice
 	// the live memory between collections.
 	Memory int64
+	// Nonces says how far an OAuth 1 nonce's record is written before
+	// UseNonce answers "fresh"; the zero value is NoncesDurable.
+	Nonces NonceDurability
 }
+
+// NonceDurability is how far UseNonce writes a nonce before answering.
+type NonceDurability uint8
+
+const (
+	// NoncesDurable writes every nonce record through the synced group
+	// commit, like a token: a replay is refused after a crash of the
+	// process, of the kernel, or a power loss.
+	NoncesDurable NonceDurability = iota
+	// NoncesPageCache writes nonce records to a second, unsynced Badger
+	// database in <Dir>/nonces: a record is in the operating system's page
+	// cache when UseNonce answers, so a replay is still refused after
+	// Caddy crashes or is killed (kill -9), but nonces of the last moments
+	// before a power loss or kernel crash may be forgotten, and a request
+	// replayed within the timestamp window after one may be accepted. It
+	// saves the fsync each new nonce otherwise waits for. Switching modes
+	// forgets the nonces recorded in the other mode.
+	NoncesPageCache
+)
+
+// nonceDirName is the page-cache nonce database's directory inside Dir.
+const nonceDirName = "nonces"
 
 // DefaultMemory is the Badger memory budget when Options.Memory is 0: small
 // enough that an authorization server with a million live tokens stays
@@ -103,8 +129,11 @@ const defaultRevokeBatch = 256
 // DB is a store.Store on a Badger database. It is safe for concurrent use
 // and must not be used after Close.
 type DB struct {
-	db  *badgerdb.DB
-	log *slog.Logger
+	db *badgerdb.DB
+	// nonceDB holds the nonce records: db itself, or with NoncesPageCache
+	// a second database that does not sync (nonceDB != db).
+	nonceDB *badgerdb.DB
+	log     *slog.Logger
 
 	stop      chan struct{}
 	gcDone    chan struct{} // closed when the GC goroutine returned; nil in memory mode
@@ -178,7 +207,15 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store/badger: open: %w", err)
 	}
-	d := &DB{db: bdb, log: log, stop: make(chan struct{}), revokeBatch: defaultRevokeBatch}
+	d := &DB{db: bdb, nonceDB: bdb, log: log, stop: make(chan struct{}), revokeBatch: defaultRevokeBatch}
+	if opts.Nonces == NoncesPageCache && !opts.InMemory {
+		ndb, err := openNonceDB(filepath.Join(opts.Dir, nonceDirName), log)
+		if err != nil {
+			bdb.Close()
+			return nil, err
+		}
+		d.nonceDB = ndb
+	}
 	d.nonces.init(defaultNonceCacheSize)
 	d.startCommitter()
 	if !opts.InMemory {
@@ -192,6 +229,32 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 	return d, nil
 }
 
+// openNonceDB opens the page-cache nonce database: unsynced writes, the
+// smallest memory budget (its records are ~60 bytes), no value log to
+// collect (every value is below the threshold).
+func openNonceDB(dir string, log *slog.Logger) (*badgerdb.DB, error) {
+	sz := memorySizes(MinMemory)
+	bo := badgerdb.DefaultOptions(dir).
+		WithSyncWrites(false).
+		WithMemTableSize(sz.memTable).
+		WithNumMemtables(2).
+		WithBlockCacheSize(0).
+		WithIndexCacheSize(0).
+		WithBaseTableSize(sz.baseTable).
+		WithValueThreshold(sz.valueThreshold).
+		WithNumCompactors(2).
+		WithValueLogFileSize(16 << 20).
+		WithCompression(options.None).
+		WithMetricsEnabled(false).
+		WithLogger(slogLogger{log.With("database", nonceDirName)})
+	bo.TableSizeMultiplier = 1
+	ndb, err := badgerdb.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("store/badger: open nonce database: %w", err)
+	}
+	return ndb, nil
+}
+
 // Close commits the writes already queued, refuses later ones with
 // ErrClosed, stops the value-log GC and closes the database. Calling it
 // again returns the first call's result.
@@ -203,6 +266,9 @@ func (d *DB) Close() error {
 			<-d.gcDone
 		}
 		d.closeErr = d.db.Close()
+		if d.nonceDB != d.db {
+			d.closeErr = errors.Join(d.closeErr, d.nonceDB.Close())
+		}
 	})
 	return d.closeErr
 }
@@ -240,12 +306,17 @@ func (d *DB) runGC(interval time.Duration) {
 // transaction when Badger reports a conflict with a concurrent commit. fn
 // must therefore reset whatever it reports through its closure.
 func (d *DB) update(ctx context.Context, fn func(txn *badgerdb.Txn) error) error {
+	return retryUpdate(ctx, d.db, fn)
+}
+
+// retryUpdate is update on any of the store's databases.
+func retryUpdate(ctx context.Context, db *badgerdb.DB, fn func(txn *badgerdb.Txn) error) error {
 	var err error
 	for range maxTxnAttempts {
 		if err = ctx.Err(); err != nil {
 			return err
 		}
-		err = d.db.Update(fn)
+		err = db.Update(fn)
 		if !errors.Is(err, badgerdb.ErrConflict) {
 			return err
 		}

@@ -61,6 +61,17 @@ func TestPersistence(t *testing.T) {
 	})
 }
 
+// The weaker nonce mode is a whole store too: the suite's nonce, race and
+// persistence cases run against its second database.
+func TestConformanceNoncesPageCache(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openOrFail(t, badger.Options{Dir: t.TempDir(), Nonces: badger.NoncesPageCache})
+	})
+	storetest.RunPersistence(t, func(t *testing.T, dir string) store.Store {
+		return openOrFail(t, badger.Options{Dir: dir, Nonces: badger.NoncesPageCache})
+	})
+}
+
 // crashDirEnv marks the child process of the crash tests and names its
 // directory; crashModeEnv says what the child does.
 const (
@@ -166,10 +177,19 @@ func TestCrash(t *testing.T) {
 // TestCrashNonces kills a process that is using nonces and checks that
 // every nonce UseNonce had answered fresh is refused after reopening: the
 // request it let through must not be replayable after a crash.
+//
+// NoncesPageCache promises the same for a crash of the process (not of
+// the machine): its records are in the page cache when UseNonce answers.
 func TestCrashNonces(t *testing.T) {
+	for _, mode := range []string{"nonces", "nonces-page-cache"} {
+		t.Run(mode, func(t *testing.T) { testCrashNonces(t, mode) })
+	}
+}
+
+func testCrashNonces(t *testing.T, mode string) {
 	dir := t.TempDir()
-	keys := runCrashChild(t, dir, "nonces", "fresh ", 16, 5000)
-	db := openOrFail(t, badger.Options{Dir: dir})
+	keys := runCrashChild(t, dir, mode, "fresh ", 16, 5000)
+	db := openOrFail(t, crashOptions(dir, mode))
 	defer db.Close()
 	replayable := 0
 	for _, k := range keys {
@@ -186,17 +206,29 @@ func TestCrashNonces(t *testing.T) {
 	}
 }
 
+// crashOptions opens the crash tests' store: "nonces-page-cache" with
+// NoncesPageCache, every other mode with the defaults.
+func crashOptions(dir, mode string) badger.Options {
+	opts := badger.Options{Dir: dir}
+	if mode == "nonces-page-cache" {
+		opts.Nonces = badger.NoncesPageCache
+	}
+	return opts
+}
+
 // TestCrashChild is the crash tests' child: until killed, from several
 // goroutines, it issues tokens ("tokens": 8 goroutines, printing each
 // hash only after SaveTokens returned) or uses random nonces ("nonces": 32
 // goroutines, printing each key only after UseNonce answered fresh, and
-// replaying every tenth, which must be refused).
+// replaying every tenth, which must be refused; "nonces-page-cache" the
+// same with NoncesPageCache).
 func TestCrashChild(t *testing.T) {
 	dir := os.Getenv(crashDirEnv)
 	if dir == "" {
 		t.Skip("only runs as a crash test's child process")
 	}
-	db := openOrFail(t, badger.Options{Dir: dir})
+	mode := os.Getenv(crashModeEnv)
+	db := openOrFail(t, crashOptions(dir, mode))
 	var out sync.Mutex
 	report := func(line string) {
 		// One write per line: a pipe write this small is atomic.
@@ -206,7 +238,7 @@ func TestCrashChild(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	stop := time.Now().Add(30 * time.Second) // the parent kills us long before
-	switch mode := os.Getenv(crashModeEnv); mode {
+	switch mode {
 	case "tokens":
 		for range 8 {
 			wg.Go(func() {
@@ -222,7 +254,7 @@ func TestCrashChild(t *testing.T) {
 				}
 			})
 		}
-	case "nonces":
+	case "nonces", "nonces-page-cache":
 		for range 32 {
 			wg.Go(func() {
 				for i := 0; time.Now().Before(stop); i++ {

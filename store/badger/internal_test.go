@@ -272,3 +272,53 @@ func TestEncodeNonceRecord(t *testing.T) {
 		}
 	}
 }
+
+// hasKey reports whether db holds key.
+func hasKey(t *testing.T, db *badgerdb.DB, key []byte) bool {
+	t.Helper()
+	err := db.View(func(txn *badgerdb.Txn) error {
+		_, err := txn.Get(key)
+		return err
+	})
+	if err != nil && err != badgerdb.ErrKeyNotFound {
+		t.Fatalf("reading %q: %v", key, err)
+	}
+	return err == nil
+}
+
+// What each nonce mode promises rests on where the record goes: with
+// NoncesDurable through a commit of the synced database (the group
+// committer's), with NoncesPageCache into the unsynced nonce database
+// and never through a synced commit, so it does not wait for an fsync.
+func TestNonceModesWriteWhereTheyPromise(t *testing.T) {
+	for _, tc := range []struct {
+		mode              NonceDurability
+		wantSyncedCommits uint64
+	}{
+		{NoncesDurable, 1},
+		{NoncesPageCache, 0},
+	} {
+		d, err := Open(Options{Dir: t.TempDir(), Nonces: tc.mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := d.group.commits.Load()
+		if fresh, err := d.UseNonce(t.Context(), "k", time.Minute); err != nil || !fresh {
+			t.Fatalf("mode %d: UseNonce = %v, %v", tc.mode, fresh, err)
+		}
+		if got := d.group.commits.Load() - before; got != tc.wantSyncedCommits {
+			t.Errorf("mode %d: %d synced commits for one nonce, want %d", tc.mode, got, tc.wantSyncedCommits)
+		}
+		inMain := hasKey(t, d.db, nonceKey("k"))
+		inNonceDB := hasKey(t, d.nonceDB, nonceKey("k"))
+		if wantMain := tc.mode == NoncesDurable; inMain != wantMain || !inNonceDB {
+			t.Errorf("mode %d: record in the synced database %v, in the nonce database %v", tc.mode, inMain, inNonceDB)
+		}
+		if tc.mode == NoncesPageCache && (d.nonceDB == d.db || d.nonceDB.Opts().SyncWrites || !d.db.Opts().SyncWrites) {
+			t.Errorf("page-cache mode must use a second, unsynced database beside the synced one")
+		}
+		if err := d.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}
+}

@@ -21,7 +21,7 @@ var errNonceTTL = errors.New("store/badger: nonce ttl must be positive")
 // UseNonce records key for ttl and reports whether it was new (RFC 5849
 // §3.3). It is on the path of every OAuth 1-signed request, so it costs a
 // map lookup for a replay the process remembers and shares its fsync with
-// concurrent writers otherwise:
+// concurrent writers otherwise (NoncesDurable):
 //
 //  1. The nonce cache (noncecache.go) answers "used" for a key this
 //     process used recently; otherwise the key is claimed there, so a
@@ -42,6 +42,10 @@ var errNonceTTL = errors.New("store/badger: nonce ttl must be positive")
 // one process; a second process on the same directory could not see them,
 // but Badger's directory lock refuses to open a directory another process
 // holds, so one process per database is guaranteed.
+//
+// With NoncesPageCache, step 2 is an unsynced transaction of its own on
+// the nonce database, and step 3 answers once it is committed (in the
+// page cache, not yet on disk).
 //
 // The ttl must be positive, so the nonce records stay bounded.
 func (d *DB) UseNonce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
@@ -66,8 +70,8 @@ func (d *DB) UseNonce(ctx context.Context, key string, ttl time.Duration) (bool,
 	// Encoded here, not in the committer's serial apply.
 	val := encodeNonceRecord(exp)
 	k := hashKey(prefixNonce, sum[:])
-	var replay bool // written by apply, read only after groupWrite returned nil
-	err := d.groupWrite(ctx, func(txn *badgerdb.Txn) error {
+	var replay bool // written by apply, read only after the write returned nil
+	apply := func(txn *badgerdb.Txn) error {
 		live, err := liveNonce(txn, k)
 		if err != nil {
 			return err
@@ -77,7 +81,15 @@ func (d *DB) UseNonce(ctx context.Context, key string, ttl time.Duration) (bool,
 			return nil // used before: write nothing
 		}
 		return set(txn, k, val, exp)
-	})
+	}
+	var err error
+	if d.nonceDB == d.db {
+		err = d.groupWrite(ctx, apply)
+	} else {
+		// NoncesPageCache: nothing to sync, so nothing to group; Badger
+		// batches concurrent commits itself.
+		err = retryUpdate(ctx, d.nonceDB, apply)
+	}
 	if err != nil {
 		// The write may still land (ctx ended while it was queued): then
 		// the record refuses the key, as the claim would have.
