@@ -58,6 +58,7 @@ cat > "$OUT/Caddyfile" <<CADDY
 				nonce_durability page_cache
 			}
 			scopes read
+			default_scopes read
 			client bench1 {
 				secret bench1-secret
 				callback_uri http://127.0.0.1/cb
