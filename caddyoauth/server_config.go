@@ -35,16 +35,16 @@ type ServerConfig struct {
 	// own directory.
 	StorageDir string `json:"storage_dir,omitempty"`
 
-	// The memory budget of the Badger database, in bytes, from which its
-	// memtables (3 × 1/8), block cache (1/8), index cache (1/8) and table
-	// sizes are derived. Less memory means more frequent memtable flushes
-	// and compactions (more write amplification, writes that wait for a
-	// flush under bursts) and more reads from the mapped tables; more
-	// memory buys little for tokens, whose lookups the verification
-	// caches answer. It bounds Badger's buffers, not the process: mapped
-	// table pages count towards RSS too. Applies when the storage is
-	// opened (a reload keeps an open database as it is). At least 16 MiB.
-	// Default: 64 MiB.
+	// The memory budget of the Badger database, in bytes: its three
+	// memtables get 1/8 each, the rest is for the table builders of
+	// flushes and compactions, which also keep tables small (at most
+	// 4 MiB). Less memory means more frequent memtable flushes and
+	// compactions (more write amplification, a lower issuance rate, and
+	// bursts of writes that wait for a flush); more memory buys little for
+	// lookups, which read the mapped tables in place. It bounds Badger's
+	// buffers, not the process: mapped table pages count towards RSS too.
+	// Applies when the storage is opened (a reload keeps an open database
+	// as it is). At least 16 MiB. Default: 64 MiB.
 	StorageMemory int64 `json:"storage_memory,omitempty"`
 
 	// How far an OAuth 1 nonce is written before the request it came with

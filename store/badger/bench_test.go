@@ -223,9 +223,10 @@ func BenchmarkLiveTokens(b *testing.B) {
 }
 
 // fillTokens saves n tokens in batches, as a store that issued them over
-// time would hold them, and returns their hashes.
+// time would hold them, and returns their hashes. A batch of 100 fits the
+// largest transaction of the smallest memory budget.
 func fillTokens(b *testing.B, db *badger.DB, n int) [][]byte {
-	const perCall = 1000
+	const perCall = 100
 	hashes := make([][]byte, 0, n)
 	for len(hashes) < n {
 		batch := make([]*store.Token, min(perCall, n-len(hashes)))
