@@ -148,9 +148,4 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// ctxOr gives background work a bounded context.
-func (s *Store) opContext(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(parent, d)
-}
-
 var _ store.Store = (*Store)(nil)
