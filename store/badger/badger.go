@@ -26,6 +26,7 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/caddy-oauth/caddy-oauth/store"
+	"github.com/caddy-oauth/caddy-oauth/store/changecount"
 )
 
 // Options configures Open.
@@ -142,9 +143,9 @@ type DB struct {
 
 	revokeBatch int
 
-	group    committer  // group commit of the issuing writes and nonces
-	nonces   nonceCache // recently used OAuth 1 nonces (noncecache.go)
-	versions versions   // change counters for caches (versions.go)
+	group    committer            // group commit of the issuing writes and nonces
+	nonces   nonceCache           // recently used OAuth 1 nonces (noncecache.go)
+	versions changecount.Counters // change counters for caches (versions.go)
 }
 
 // Open opens (creating if needed) the database described by opts and starts
@@ -178,26 +179,7 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 	} else {
 		bo = badgerdb.DefaultOptions(opts.Dir)
 	}
-	bo = bo.WithSyncWrites(true).
-		WithMemTableSize(sz.memTable).
-		WithNumMemtables(3).
-		WithBlockCacheSize(0).
-		WithBaseTableSize(sz.baseTable).
-		WithValueThreshold(sz.valueThreshold).
-		// Badger's minimum; each compactor runs its own builders.
-		WithNumCompactors(2).
-		// Token values are far below the value threshold and live in the
-		// tables, so the value log only sees the rare large value; its
-		// files are mapped whole, so they are kept small.
-		WithValueLogFileSize(64 << 20).
-		// Keys and values are mostly hashes, which do not compress.
-		WithCompression(options.None).
-		WithMetricsEnabled(false).
-		WithLogger(slogLogger{log})
-	// Same-size tables at every level (there is no With method): with the
-	// default the tables, and so each compaction builder, double with
-	// every level below the base level.
-	bo.TableSizeMultiplier = 1
+	bo = tuned(bo, sz, log).WithSyncWrites(true)
 	if tune != nil {
 		tune(&bo)
 	}
@@ -228,25 +210,40 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 	return d, nil
 }
 
+// tuned applies the sizes and settings both databases share to bo.
+func tuned(bo badgerdb.Options, sz badgerSizes, log *slog.Logger) badgerdb.Options {
+	bo = bo.WithMemTableSize(sz.memTable).
+		WithNumMemtables(3).
+		// No block cache: tables are neither compressed nor encrypted, so
+		// Badger reads them in place (memorySizes).
+		WithBlockCacheSize(0).
+		WithBaseTableSize(sz.baseTable).
+		WithValueThreshold(sz.valueThreshold).
+		// Badger's minimum; each compactor runs its own builders.
+		WithNumCompactors(2).
+		// Token values are far below the value threshold and live in the
+		// tables, so the value log only sees the rare large value; its
+		// files are mapped whole, so they are kept small.
+		WithValueLogFileSize(64 << 20).
+		// Keys and values are mostly hashes, which do not compress.
+		WithCompression(options.None).
+		WithMetricsEnabled(false).
+		WithLogger(slogLogger{log})
+	// Same-size tables at every level (there is no With method): with the
+	// default the tables, and so each compaction builder, double with
+	// every level below the base level.
+	bo.TableSizeMultiplier = 1
+	return bo
+}
+
 // openNonceDB opens the page-cache nonce database: unsynced writes, the
 // smallest memory budget (its records are ~60 bytes), no value log to
 // collect (every value is below the threshold).
 func openNonceDB(dir string, log *slog.Logger) (*badgerdb.DB, error) {
-	sz := memorySizes(MinMemory)
-	bo := badgerdb.DefaultOptions(dir).
+	bo := tuned(badgerdb.DefaultOptions(dir), memorySizes(MinMemory), log.With("database", nonceDirName)).
 		WithSyncWrites(false).
-		WithMemTableSize(sz.memTable).
 		WithNumMemtables(2).
-		WithBlockCacheSize(0).
-		WithIndexCacheSize(0).
-		WithBaseTableSize(sz.baseTable).
-		WithValueThreshold(sz.valueThreshold).
-		WithNumCompactors(2).
-		WithValueLogFileSize(16 << 20).
-		WithCompression(options.None).
-		WithMetricsEnabled(false).
-		WithLogger(slogLogger{log.With("database", nonceDirName)})
-	bo.TableSizeMultiplier = 1
+		WithValueLogFileSize(16 << 20)
 	ndb, err := badgerdb.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("store/badger: open nonce database: %w", err)

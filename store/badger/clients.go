@@ -18,7 +18,7 @@ var clientRecords = &records[store.Client]{
 	errNoName: errNoClientID,
 	// A cached client must be re-read after any update or deletion
 	// (versions.go).
-	changed: func(d *DB) { d.versions.clientsChanged() },
+	changed: func(d *DB) { d.versions.ClientsChanged() },
 }
 
 // CreateClient stores a new client; store.ErrExists if the id is taken.

@@ -43,7 +43,7 @@ func (d *DB) revokeIndexed(ctx context.Context, kind, name string, match func(*s
 		// After the deletions are committed (versions.go); a failed
 		// revocation may have committed some batches.
 		if n > 0 || err != nil {
-			d.versions.allTokensChanged()
+			d.versions.AllTokensChanged()
 		}
 	}()
 	prefix := indexPrefix(kind, name)

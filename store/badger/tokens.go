@@ -166,7 +166,7 @@ func (w *tokenWrite) apply(txn *badgerdb.Txn) error {
 
 func (w *tokenWrite) committed() {
 	for _, h := range w.replaced {
-		w.d.versions.tokenChanged(h)
+		w.d.versions.TokenChanged(h)
 	}
 }
 
@@ -193,7 +193,7 @@ func (d *DB) RevokeToken(ctx context.Context, hash []byte) error {
 		}
 		return deleteToken(txn, t)
 	})
-	d.versions.tokenChanged(hash)
+	d.versions.TokenChanged(hash)
 	return err
 }
 
@@ -212,9 +212,9 @@ func (d *DB) RotateRefresh(ctx context.Context, old []byte, next ...*store.Token
 	var replaced [][]byte // hashes of stored tokens next replaced
 	defer func() {
 		// update is done (committed or not) when this runs.
-		d.versions.tokenChanged(old)
+		d.versions.TokenChanged(old)
 		for _, h := range replaced {
-			d.versions.tokenChanged(h)
+			d.versions.TokenChanged(h)
 		}
 	}()
 	err = d.update(ctx, func(txn *badgerdb.Txn) error {
@@ -272,7 +272,7 @@ func (d *DB) UpdateToken(ctx context.Context, t *store.Token) error {
 		_, err := putToken(txn, t, vals[0])
 		return err
 	})
-	d.versions.tokenChanged(t.Hash)
+	d.versions.TokenChanged(t.Hash)
 	return err
 }
 
@@ -292,7 +292,7 @@ func (d *DB) ConsumeToken(ctx context.Context, hash []byte, kind store.TokenKind
 		}
 		return deleteToken(txn, t)
 	})
-	d.versions.tokenChanged(hash)
+	d.versions.TokenChanged(hash)
 	if err != nil {
 		return nil, err
 	}

@@ -112,8 +112,8 @@ func (v *invalidator) loop() {
 				// Lapsed (or first join): what was read before may be
 				// stale, and entries may have been missed. Bump first,
 				// then answer stable counters again.
-				v.s.counts.allTokensChanged()
-				v.s.counts.clientsChanged()
+				v.s.counts.AllTokensChanged()
+				v.s.counts.ClientsChanged()
 			}
 			v.healthyUntil.Store(until)
 		}
@@ -156,19 +156,19 @@ func (v *invalidator) apply(vals map[string]any) {
 		for len(p) > 0 {
 			n := int(p[0])
 			if len(p) < 1+n {
-				v.s.counts.allTokensChanged()
+				v.s.counts.AllTokensChanged()
 				return
 			}
-			v.s.counts.tokenChanged([]byte(p[1 : 1+n]))
+			v.s.counts.TokenChanged([]byte(p[1 : 1+n]))
 			p = p[1+n:]
 		}
 	case entryClients:
-		v.s.counts.clientsChanged()
+		v.s.counts.ClientsChanged()
 	case entryTokens:
-		v.s.counts.allTokensChanged()
+		v.s.counts.AllTokensChanged()
 	default: // entryAll, and anything a later version writes
-		v.s.counts.allTokensChanged()
-		v.s.counts.clientsChanged()
+		v.s.counts.AllTokensChanged()
+		v.s.counts.ClientsChanged()
 	}
 }
 
@@ -260,20 +260,20 @@ func (s *Store) announceTokens(ctx context.Context, hashes ...[]byte) error {
 // after the change succeeded.
 func (s *Store) changedTokens(ctx context.Context, err error, hashes ...[]byte) error {
 	for _, h := range hashes {
-		s.counts.tokenChanged(h)
+		s.counts.TokenChanged(h)
 	}
 	return s.settle(ctx, err, func() error { return s.announceTokens(ctx, hashes...) })
 }
 
 // changedAllTokens counts and announces a change of any token.
 func (s *Store) changedAllTokens(ctx context.Context, err error) error {
-	s.counts.allTokensChanged()
+	s.counts.AllTokensChanged()
 	return s.settle(ctx, err, func() error { return s.announce(ctx, entryTokens, nil) })
 }
 
 // changedClients counts and announces a client update or deletion.
 func (s *Store) changedClients(ctx context.Context, err error) error {
-	s.counts.clientsChanged()
+	s.counts.ClientsChanged()
 	return s.settle(ctx, err, func() error { return s.announce(ctx, entryClients, nil) })
 }
 

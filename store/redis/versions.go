@@ -1,8 +1,9 @@
 package redis
 
 import (
-	"encoding/binary"
 	"sync/atomic"
+
+	"github.com/caddy-oauth/caddy-oauth/store/changecount"
 )
 
 // Change counters (store.ChangeCounter), as store/badger keeps them, fed
@@ -17,29 +18,15 @@ import (
 // before the counters are answered again, so no number answered before
 // the lapse comes back.
 
-// versionShards is how many per-hash counters there are.
-const versionShards = 1024
-
 // freshBit marks the never-repeating numbers answered while unhealthy.
 const freshBit = 1 << 63
 
+// counters are store/changecount's, plus the source of the numbers
+// answered while unhealthy.
 type counters struct {
-	tokens  atomic.Uint64 // bumped by a change that may touch any token
-	clients atomic.Uint64 // bumped by any client update or deletion
-	shards  [versionShards]atomic.Uint64
-	fresh   atomic.Uint64 // source of the numbers answered while unhealthy
+	changecount.Counters
+	fresh atomic.Uint64
 }
-
-func (c *counters) shard(hash []byte) *atomic.Uint64 {
-	if len(hash) < 2 {
-		return &c.shards[0]
-	}
-	return &c.shards[binary.LittleEndian.Uint16(hash)%versionShards]
-}
-
-func (c *counters) tokenChanged(hash []byte) { c.shard(hash).Add(1) }
-func (c *counters) allTokensChanged()        { c.tokens.Add(1) }
-func (c *counters) clientsChanged()          { c.clients.Add(1) }
 
 // TokenVersion (store.ChangeCounter) returns a number that changes whenever
 // the token stored under hash may have been revoked, deleted, consumed,
@@ -49,8 +36,7 @@ func (s *Store) TokenVersion(hash []byte) uint64 {
 	if !s.inval.healthy() {
 		return freshBit | s.counts.fresh.Add(1)
 	}
-	// Two counters that only grow: their sum changes whenever either does.
-	return s.counts.tokens.Load() + s.counts.shard(hash).Load()
+	return s.counts.Token(hash)
 }
 
 // ClientVersion is TokenVersion for clients: it changes whenever the client
@@ -59,5 +45,5 @@ func (s *Store) ClientVersion(id string) uint64 {
 	if !s.inval.healthy() {
 		return freshBit | s.counts.fresh.Add(1)
 	}
-	return s.counts.clients.Load()
+	return s.counts.Client()
 }
