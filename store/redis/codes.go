@@ -30,7 +30,7 @@ func (s *Store) SaveCode(ctx context.Context, c *store.Code) error {
 // recognized (store.ErrConsumed, with the code) for the code's lifetime
 // and forgotten after it.
 func (s *Store) ConsumeCode(ctx context.Context, hash []byte) (*store.Code, error) {
-	res, err := s.run(ctx, consumeCodeScript, []string{s.keys.code(hash)})
+	res, err := s.run(ctx, markOnceScript, []string{s.keys.code(hash)}, "c")
 	if err != nil {
 		return nil, err
 	}

@@ -48,13 +48,15 @@ if old[1] then return {2, old[2] or '', old[3] or '', old[4] or ''} end
 return {1}
 `)
 
-// rotateToken marks a refresh token rotated. KEYS[1] token. Replies nil
-// (none), {0, d} rotated now, {1, d} rotated before.
-var rotateTokenScript = goredis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'd', 'r')
+// markOnce sets flag field ARGV[1] of the record hash KEYS[1] to '1', once:
+// a refresh token rotated (field r), a code consumed (field c), keeping
+// the key's expiry. Replies nil (none), {0, d} marked now, {1, d} marked
+// before.
+var markOnceScript = goredis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'd', ARGV[1])
 if not v[1] then return false end
 if v[2] == '1' then return {1, v[1]} end
-redis.call('HSET', KEYS[1], 'r', '1')
+redis.call('HSET', KEYS[1], ARGV[1], '1')
 return {0, v[1]}
 `)
 
@@ -134,16 +136,6 @@ redis.call('HSET', KEYS[1], 'd', ARGV[1])
 local exp = tonumber(ARGV[2])
 if exp > 0 then redis.call('PEXPIREAT', KEYS[1], exp) end
 return 1
-`)
-
-// consumeCode marks a code consumed, keeping its expiry. KEYS[1] code.
-// Replies nil (none), {0, d} consumed now, {1, d} consumed before.
-var consumeCodeScript = goredis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'd', 'c')
-if not v[1] then return false end
-if v[2] == '1' then return {1, v[1]} end
-redis.call('HSET', KEYS[1], 'c', '1')
-return {0, v[1]}
 `)
 
 // updateField sets field ARGV[1] of hash KEYS[1] to ARGV[2] if it exists.

@@ -290,7 +290,7 @@ func (s *Store) RotateRefresh(ctx context.Context, old []byte, next ...*store.To
 			s.unlist(ctx, e.t.Hash, tokenOwners(e.t))
 		}
 	}
-	res, err := s.run(ctx, rotateTokenScript, []string{s.keys.token(old)})
+	res, err := s.run(ctx, markOnceScript, []string{s.keys.token(old)}, "r")
 	if err != nil {
 		return nil, s.changedTokens(ctx, err, changed...)
 	}
