@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 )
 
@@ -154,7 +155,7 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if err := m.SetPassword(ctx, rest[1], req.Password); err != nil {
-			return toAPIError(err)
+			return toAPIError(w, err)
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -239,7 +240,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 // reply writes v as JSON with status, or turns err into an API error.
 func reply(w http.ResponseWriter, status int, v any, err error) error {
 	if err != nil {
-		return toAPIError(err)
+		return toAPIError(w, err)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -251,15 +252,18 @@ func reply(w http.ResponseWriter, status int, v any, err error) error {
 	return nil
 }
 
-// toAPIError maps a registry refusal onto its status; anything else is an
-// internal error (a storage failure). Caddy's admin endpoint renders an
-// APIError as {"error": "<message>"}.
-func toAPIError(err error) error {
+// toAPIError maps a registry refusal onto its status; a storage that could
+// not be reached is 503 with Retry-After, anything else an internal error.
+// Caddy's admin endpoint renders an APIError as {"error": "<message>"}.
+func toAPIError(w http.ResponseWriter, err error) error {
 	var re *registry.Error
 	var ae caddy.APIError
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case provider.Unavailable(err):
+		w.Header().Set("Retry-After", provider.RetryAfter)
+		return apiError(http.StatusServiceUnavailable, err)
 	case !errors.As(err, &re):
 		return apiError(http.StatusInternalServerError, err)
 	case re.Kind == registry.NotFound:

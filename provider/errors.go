@@ -1,6 +1,11 @@
 package provider
 
-import "net/http"
+import (
+	"errors"
+	"net/http"
+
+	"github.com/caddy-oauth/caddy-oauth/store"
+)
 
 // Error is an OAuth protocol error. Engines return it as a value and render
 // it in one place per protocol (RFC 6749 §5.2 JSON, RFC 6750 §3
@@ -75,6 +80,31 @@ func ErrInvalidScope(desc string) *Error {
 func ErrServer() *Error {
 	return NewError(http.StatusInternalServerError, "server_error", "")
 }
+
+// RetryAfter is the Retry-After value (seconds) of every 503 answer: a
+// storage that is down, slow or restarting, or a remote issuer that cannot
+// be reached.
+const RetryAfter = "5"
+
+// ErrTemporarilyUnavailable is 503 temporarily_unavailable (RFC 6749
+// §4.1.2.1, used by every endpoint here): the storage could not answer.
+// Renderers add Retry-After to every 503.
+func ErrTemporarilyUnavailable() *Error {
+	return NewError(http.StatusServiceUnavailable, "temporarily_unavailable", "the authorization server cannot answer right now; try again later")
+}
+
+// ErrStore maps a store failure onto what the client sees: a storage that
+// could not be reached (store.ErrUnavailable) is 503, anything else 500.
+// Neither lets a request through.
+func ErrStore(err error) *Error {
+	if Unavailable(err) {
+		return ErrTemporarilyUnavailable()
+	}
+	return ErrServer()
+}
+
+// Unavailable reports whether err means the storage could not answer.
+func Unavailable(err error) bool { return errors.Is(err, store.ErrUnavailable) }
 
 // SafeText drops characters RFC 6749 §5.2 forbids in error_description
 // (anything outside %x20-21 / %x23-5B / %x5D-7E: quotes, backslashes,

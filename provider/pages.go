@@ -190,6 +190,9 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, data any,
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", RetryAfter)
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -261,6 +264,22 @@ func (p *Pages) RenderError(w http.ResponseWriter, status int, title, detail str
 		Title, Detail string
 		Status        int
 	}{title, detail, status}, cspFor(""))
+}
+
+// RenderStoreError shows the error page for a failed store call.
+func (p *Pages) RenderStoreError(w http.ResponseWriter, err error) {
+	status, title, detail := StoreErrorPage(err)
+	p.RenderError(w, status, title, detail)
+}
+
+// StoreErrorPage is the status, title and detail of the error page for a
+// failed store call: 503 (with Retry-After) when the storage could not be
+// reached, 500 otherwise.
+func StoreErrorPage(err error) (status int, title, detail string) {
+	if Unavailable(err) {
+		return http.StatusServiceUnavailable, "Temporarily unavailable", "The server cannot answer right now. Please try again in a few seconds."
+	}
+	return http.StatusInternalServerError, "Server error", "Please try again later."
 }
 
 // MessagePage is an informational page, e.g. the OAuth 1 out-of-band

@@ -29,6 +29,11 @@ var (
 	// The method returning it also returns the token, so the caller can
 	// revoke its family.
 	ErrRotated = errors.New("store: refresh token already rotated")
+	// ErrUnavailable: the backend could not be reached or could not answer
+	// (a network store down, slow or restarting). It says nothing about the
+	// item: callers answer 503 and retry later, never treat it as
+	// ErrNotFound or let a request through.
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // Client is a registered OAuth client (OAuth 1 "consumer").

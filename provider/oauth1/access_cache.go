@@ -113,7 +113,7 @@ func (s *Server) fillAccess(ctx context.Context, consumerKey string, k cache.Key
 	}
 	secret, err := s.cfg.Sealer.Open(PurposeTokenSecret, tok.SealedSecret)
 	if err != nil {
-		return nil, provider.ErrServer()
+		return nil, provider.ErrStore(err)
 	}
 	ent.client = client
 	ent.key, ent.keyState = s.clientKey(client, string(secret))
@@ -135,7 +135,7 @@ func (s *Server) lookupClient(ctx context.Context, id string) (*store.Client, *p
 		return nil, unauthorized(ProblemConsumerKeyUnknown, "unknown client")
 	}
 	if err != nil {
-		return nil, provider.ErrServer()
+		return nil, provider.ErrStore(err)
 	}
 	return client, nil
 }

@@ -37,7 +37,7 @@ func (s *Server) AccessToken(w http.ResponseWriter, r *http.Request, u RequestUR
 		return
 	}
 	if err != nil {
-		s.WriteError(w, provider.ErrServer())
+		s.WriteError(w, provider.ErrStore(err))
 		return
 	}
 	if consumed.ClientID != v.client.ID || !provider.EqualBytes(consumed.VerifierHash, tok.VerifierHash) {
@@ -47,13 +47,13 @@ func (s *Server) AccessToken(w http.ResponseWriter, r *http.Request, u RequestUR
 
 	access, value, secret, err := s.mintCredentials(store.KindOAuth1Access, v.client.ID, s.cfg.AccessTokenTTL)
 	if err != nil {
-		s.WriteError(w, provider.ErrServer())
+		s.WriteError(w, provider.ErrStore(err))
 		return
 	}
 	// The token credentials stand for what the resource owner approved.
 	access.User, access.Scopes, access.Family = consumed.User, consumed.Scopes, consumed.Family
 	if err := s.st.SaveToken(ctx, access); err != nil {
-		s.WriteError(w, provider.ErrServer())
+		s.WriteError(w, provider.ErrStore(err))
 		return
 	}
 	s.cfg.Audit.Emit(provider.Event{

@@ -66,7 +66,7 @@ func (s *Server) Authorize(w http.ResponseWriter, r *http.Request, u RequestURL,
 	ctx := r.Context()
 	tok, err := s.st.GetToken(ctx, provider.HashToken(value))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		pages.RenderError(w, http.StatusInternalServerError, "Server error", "Please try again later.")
+		pages.RenderStoreError(w, err)
 		return
 	}
 	if err != nil || tok.Kind != store.KindOAuth1Request || len(tok.VerifierHash) > 0 ||
@@ -112,7 +112,7 @@ func (s *Server) Authorize(w http.ResponseWriter, r *http.Request, u RequestURL,
 		return
 	}
 	if err := s.rememberConsent(ctx, user, client.ID, tok.Scopes); err != nil {
-		pages.RenderError(w, http.StatusInternalServerError, "Server error", "Please try again later.")
+		pages.RenderStoreError(w, err)
 		return
 	}
 	s.approve(w, r, tok, value, client, user)
@@ -148,7 +148,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, tok *store.Toke
 	pages := s.cfg.Pages
 	verifier, err := provider.NewToken(s.cfg.Entropy)
 	if err != nil {
-		pages.RenderError(w, http.StatusInternalServerError, "Server error", "Please try again later.")
+		pages.RenderStoreError(w, err)
 		return
 	}
 	tok.User = user
@@ -159,7 +159,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, tok *store.Toke
 				"The request token expired. Start again from the application.")
 			return
 		}
-		pages.RenderError(w, http.StatusInternalServerError, "Server error", "Please try again later.")
+		pages.RenderStoreError(w, err)
 		return
 	}
 	s.cfg.Audit.Emit(provider.Event{
@@ -185,7 +185,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, tok *store.Toke
 // deny revokes the temporary credentials and tells the client.
 func (s *Server) deny(w http.ResponseWriter, r *http.Request, tok *store.Token, value string, client *store.Client, user string) {
 	if err := s.st.RevokeToken(r.Context(), tok.Hash); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.cfg.Pages.RenderError(w, http.StatusInternalServerError, "Server error", "Please try again later.")
+		s.cfg.Pages.RenderStoreError(w, err)
 		return
 	}
 	s.cfg.Audit.Emit(provider.Event{

@@ -58,6 +58,9 @@ func (s *Server) writeError(w http.ResponseWriter, realm string, e *provider.Err
 	if e.Status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", Scheme+` realm="`+realm+`"`)
 	}
+	if e.Status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", provider.RetryAfter)
+	}
 	var b strings.Builder
 	b.WriteString("oauth_problem=")
 	b.WriteString(Encode(e.Code))

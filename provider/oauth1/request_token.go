@@ -64,17 +64,17 @@ func (s *Server) RequestToken(w http.ResponseWriter, r *http.Request, u RequestU
 
 	tok, value, secret, err := s.mintCredentials(store.KindOAuth1Request, v.client.ID, s.cfg.RequestTokenTTL)
 	if err != nil {
-		s.WriteError(w, provider.ErrServer())
+		s.WriteError(w, provider.ErrStore(err))
 		return
 	}
 	family, err := provider.NewToken(s.cfg.Entropy)
 	if err != nil {
-		s.WriteError(w, provider.ErrServer())
+		s.WriteError(w, provider.ErrStore(err))
 		return
 	}
 	tok.Scopes, tok.Family, tok.Callback = scopes, family, callback
 	if err := s.st.SaveToken(ctx, tok); err != nil {
-		s.WriteError(w, provider.ErrServer())
+		s.WriteError(w, provider.ErrStore(err))
 		return
 	}
 	s.cfg.Audit.Emit(provider.Event{

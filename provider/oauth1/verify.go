@@ -120,7 +120,7 @@ func (s *Server) verifyRequest(ctx context.Context, r *http.Request, u RequestUR
 			v.token = tok
 			secret, err := s.cfg.Sealer.Open(PurposeTokenSecret, tok.SealedSecret)
 			if err != nil {
-				return nil, provider.ErrServer()
+				return nil, provider.ErrStore(err)
 			}
 			tokenSecret = string(secret)
 		}
@@ -137,7 +137,7 @@ func (s *Server) verifyRequest(ctx context.Context, r *http.Request, u RequestUR
 	if hasNonce || hasTS {
 		fresh, err := s.st.UseNonce(ctx, nonceKey(v.client.ID, p.oauth[paramToken], ts, nonce), 2*s.window)
 		if err != nil {
-			return nil, provider.ErrServer()
+			return nil, provider.ErrStore(err)
 		}
 		if !fresh {
 			// A replayed request (or a client reusing nonces): worth an
@@ -192,7 +192,7 @@ func (s *Server) lookupToken(ctx context.Context, hash []byte, kind store.TokenK
 		return nil, unauthorized(ProblemTokenRejected, "unknown or expired token")
 	}
 	if err != nil {
-		return nil, provider.ErrServer()
+		return nil, provider.ErrStore(err)
 	}
 	if tok.Kind != kind || tok.ClientID != clientID {
 		return nil, unauthorized(ProblemTokenRejected, "unknown or expired token")

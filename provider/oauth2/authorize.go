@@ -160,7 +160,8 @@ func (s *Server) authorizeClient(w http.ResponseWriter, r *http.Request, params 
 	}
 	if err != nil {
 		s.storeFailed("get client", err)
-		s.errorPage(w, http.StatusInternalServerError, "Server error", "Please try again later.", clientID)
+		status, title, detail := provider.StoreErrorPage(err)
+		s.errorPage(w, status, title, detail, clientID)
 		return nil, false
 	}
 	ar := &authzRequest{params: params, client: client, state: params.Get("state"), redirectParam: params.Get("redirect_uri")}

@@ -177,7 +177,7 @@ func (*BearerVerifier) Challenge(w http.ResponseWriter, realm string, e *provide
 	if e.Status == http.StatusServiceUnavailable {
 		// The authorization server could not be asked: not the
 		// credential's fault, so no challenge, and a hint when to retry.
-		hdr.Set("Retry-After", "5")
+		hdr.Set("Retry-After", provider.RetryAfter)
 	} else {
 		hdr.Set("WWW-Authenticate", b.String())
 	}

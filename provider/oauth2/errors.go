@@ -52,6 +52,9 @@ func (s *Server) writeError(w http.ResponseWriter, e *provider.Error) {
 	if status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)
 	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", provider.RetryAfter)
+	}
 	writeJSON(w, status, errorBody{Error: e.Code, ErrorDescription: provider.SafeText(e.Description)})
 }
 

@@ -223,10 +223,11 @@ func (s *Server) emit(e provider.Event) {
 }
 
 // storeFailed reports an internal store error as an event (the only log
-// channel the engine has) and returns server_error for the client.
+// channel the engine has) and returns server_error for the client, or
+// temporarily_unavailable when the storage could not be reached.
 func (s *Server) storeFailed(op string, err error) *provider.Error {
 	s.emit(provider.Event{Name: "store_error", Reason: op + ": " + err.Error()})
-	return provider.ErrServer()
+	return provider.ErrStore(err)
 }
 
 // expired reports whether t has passed by the server's clock; the store

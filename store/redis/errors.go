@@ -17,7 +17,8 @@ import (
 // server still loading). Callers map it to 503 temporarily_unavailable; it
 // is never store.ErrNotFound, so an unreachable Redis can never read as
 // "no such token" or let a request through.
-var ErrUnavailable = errors.New("store/redis: redis unavailable")
+// It is store.ErrUnavailable, so callers need not know the backend.
+var ErrUnavailable = store.ErrUnavailable
 
 var (
 	errNoHash   = errors.New("store/redis: item without hash")
