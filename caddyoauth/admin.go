@@ -73,6 +73,10 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !srv.Ready() {
+		w.Header().Set("Retry-After", provider.RetryAfter)
+		return apiError(http.StatusServiceUnavailable, fmt.Errorf("oauth server %q has not reached its storage yet", srv.Name()))
+	}
 	m := managerFor(srv)
 	ctx := r.Context()
 	w.Header().Set("Cache-Control", "no-store")

@@ -38,15 +38,15 @@ func (App) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision opens every server's storage and builds its engines. Servers
-// sharing a storage directory are refused: Badger holds one lock per
-// directory, and two servers' data must not mix.
+// sharing a storage (one Badger directory, one Redis key prefix) are
+// refused: two servers' data must not mix.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %v", err)
 	}
 	a.servers = make(map[string]*Server, len(a.Servers))
-	dirs := make(map[string]string, len(a.Servers))
+	keys := make(map[string]string, len(a.Servers))
 	names := make([]string, 0, len(a.Servers))
 	for name := range a.Servers {
 		names = append(names, name)
@@ -60,15 +60,19 @@ func (a *App) Provision(ctx caddy.Context) error {
 		if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
 			return fmt.Errorf("oauth server name %q: must be non-empty and contain no slashes", name)
 		}
-		dir, err := cfg.storageDir(name)
+		storage, err := cfg.loadStorage(ctx)
 		if err != nil {
 			return fmt.Errorf("oauth server %q: %v", name, err)
 		}
-		if other, ok := dirs[dir]; ok {
-			return fmt.Errorf("oauth servers %q and %q use the same storage directory %s", other, name, dir)
+		key, err := storage.StorageKey(name)
+		if err != nil {
+			return fmt.Errorf("oauth server %q: %v", name, err)
 		}
-		dirs[dir] = name
-		srv, err := newServer(ctx, name, cfg, a.logger.With(zap.String("server", name)), ctx.Slogger())
+		if other, ok := keys[key]; ok {
+			return fmt.Errorf("oauth servers %q and %q use the same storage (%s)", other, name, key)
+		}
+		keys[key] = name
+		srv, err := newServer(ctx, name, cfg, a.logger.With(zap.String("server", name)))
 		if err != nil {
 			return fmt.Errorf("oauth server %q: %v", name, err)
 		}

@@ -3,10 +3,7 @@ package caddyoauth
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
-
-	"github.com/dustin/go-humanize"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -52,6 +49,11 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //				memory <size>               # e.g. 64MiB
 //				nonce_durability durable|page_cache
 //			}]
+//			storage redis     [<host:port>...] {   # see RedisStorage
+//				address <host:port>...
+//				key_prefix <prefix>
+//				...
+//			}
 //			access_token_ttl  <duration>
 //			refresh_token_ttl <duration>   # 0 disables refresh tokens
 //			code_ttl          <duration>
@@ -132,18 +134,15 @@ func (sc *ServerConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.NextArg() {
 				return d.ArgErr()
 			}
-			if d.Val() != "badger" {
-				return d.Errf("unknown storage %q (available: badger)", d.Val())
+			name := d.Val()
+			if _, err := caddy.GetModule("oauth.storage." + name); err != nil {
+				return d.Errf("unknown storage %q (available: %s)", name, storageModuleNames())
 			}
-			if d.NextArg() {
-				sc.StorageDir = d.Val()
-			}
-			if d.NextArg() {
-				return d.ArgErr()
-			}
-			if err := sc.unmarshalStorageBlock(d); err != nil {
+			unm, err := caddyfile.UnmarshalModule(d, "oauth.storage."+name)
+			if err != nil {
 				return err
 			}
+			sc.StorageRaw = storageModuleJSON(name, unm)
 		case "verify_cache_size":
 			if err := intArg(d, &sc.VerifyCacheSize); err != nil {
 				return err
@@ -497,34 +496,6 @@ func (ro *RequireOAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	if ro.Issuer != "" && ro.Server != "" {
 		return d.Err("require_oauth: server and issuer are mutually exclusive")
-	}
-	return nil
-}
-
-// unmarshalStorageBlock reads the optional block of `storage badger`.
-func (sc *ServerConfig) unmarshalStorageBlock(d *caddyfile.Dispenser) error {
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		switch opt := d.Val(); opt {
-		case "memory":
-			var s string
-			if err := oneArg(d, &s); err != nil {
-				return err
-			}
-			n, err := humanize.ParseBytes(s)
-			if err != nil || n > math.MaxInt64 {
-				return d.Errf("memory: invalid size %q (e.g. 64MiB)", s)
-			}
-			sc.StorageMemory = int64(n)
-		case "nonce_durability":
-			if err := oneArg(d, &sc.StorageNonceDurability); err != nil {
-				return err
-			}
-			if _, err := nonceDurability(sc.StorageNonceDurability); err != nil {
-				return d.Err(err.Error())
-			}
-		default:
-			return d.Errf("unrecognized badger storage option: %s", opt)
-		}
 	}
 	return nil
 }

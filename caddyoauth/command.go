@@ -248,10 +248,10 @@ func openOffline(ctx context.Context, stderr io.Writer, dir, server, configFile,
 			return nil, nil, err
 		}
 		cfg = c
-		if want, err := cfg.storageDir(server); err == nil {
-			if abs, err := caddy.FastAbs(dir); err == nil && filepath.Clean(abs) != want {
-				fmt.Fprintf(stderr, "Note: %s keeps server %q in %s, not in %s\n", configFile, server, want, dir)
-			}
+		if want, ok := configuredBadgerDir(cfg, server); !ok {
+			fmt.Fprintf(stderr, "Note: %s keeps server %q in a storage other than Badger; leave out --storage to go through the admin API of a running node\n", configFile, server)
+		} else if abs, err := caddy.FastAbs(dir); err == nil && filepath.Clean(abs) != want {
+			fmt.Fprintf(stderr, "Note: %s keeps server %q in %s, not in %s\n", configFile, server, want, dir)
 		}
 	}
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -281,6 +281,23 @@ func openOffline(ctx context.Context, stderr io.Writer, dir, server, configFile,
 	}
 	_ = db.Close()
 	return nil, nil, fmt.Errorf("server key: %v", err)
+}
+
+// configuredBadgerDir is the Badger directory cfg names for server, read
+// from the config as written (nothing is provisioned); false if the server
+// uses another storage.
+func configuredBadgerDir(cfg *ServerConfig, server string) (string, bool) {
+	b := &BadgerStorage{Dir: cfg.StorageDir}
+	if len(cfg.StorageRaw) > 0 {
+		var m struct {
+			Module string `json:"module"`
+		}
+		if json.Unmarshal(cfg.StorageRaw, &m) != nil || m.Module != "badger" || json.Unmarshal(cfg.StorageRaw, b) != nil {
+			return "", false
+		}
+	}
+	dir, err := b.dir(server)
+	return dir, err == nil
 }
 
 // serverConfigFromFile loads and adapts a config file and returns the

@@ -57,9 +57,9 @@ http://127.0.0.1:9492 {
 			caddytest.AssertLoadError(t, tc.caddyfile, "caddyfile", tc.want)
 			// The refused config released what it had opened.
 			open := 0
-			databases.Range(func(key, _ any) bool { open++; return true })
+			stores.Range(func(key, _ any) bool { open++; return true })
 			if open != 0 {
-				t.Errorf("%d databases still open after the refused load", open)
+				t.Errorf("%d stores still open after the refused load", open)
 			}
 		})
 	}

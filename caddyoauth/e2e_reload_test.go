@@ -90,7 +90,7 @@ func TestReloadSharesDatabase(t *testing.T) {
 	}
 	references := func() int {
 		abs, _ := filepath.Abs(dir)
-		n, _ := databases.References(filepath.Clean(abs))
+		n, _ := stores.References("badger:" + filepath.Clean(abs))
 		return n
 	}
 

@@ -171,7 +171,7 @@ func (h *RequireOAuth) provision(srv *Server) error {
 			}
 		}
 	}
-	if want1 && !want2 && srv.OAuth1() == nil {
+	if want1 && !want2 && !srv.cfg.oauth1Enabled() {
 		return fmt.Errorf("protocols: oauth1 only, but OAuth 1 is disabled on server %q", srv.Name())
 	}
 	h.srv, h.accept1, h.accept2 = srv, want1, want2
@@ -270,6 +270,9 @@ func (h *RequireOAuth) verifiers() *verifierSet {
 	if vs := h.vs.Load(); vs != nil && vs.engines == e {
 		return vs
 	}
+	if e == nil {
+		return nil
+	}
 	vs := &verifierSet{engines: e}
 	var v1, v2 provider.Verifier
 	if h.accept1 && e.o1 != nil {
@@ -325,6 +328,12 @@ func (vs *verifierSet) detect(r *http.Request) (v provider.Verifier, c provider.
 // either lets it answer the refusal or passes the sanitized request on.
 func (h *RequireOAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	vs := h.verifiers()
+	if vs == nil {
+		// The server has not reached its storage since it started:
+		// nothing can be verified, so nothing passes.
+		writeUnavailable(w)
+		return nil
+	}
 	v, c, hint, e := vs.detect(r)
 	if v == nil {
 		h.refuseNoCredentials(w, r, vs, hint)

@@ -13,9 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
-	"github.com/caddy-oauth/caddy-oauth/provider/login"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
-	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 )
 
 func init() {
@@ -64,16 +62,20 @@ type OAuthServer struct {
 	// every oauth_server handler of one server.
 	Templates string `json:"templates,omitempty"`
 
-	o2     *oauth2.Server
-	o1     *oauth1.Server
-	login  *login.Manager
-	pages  *provider.Pages
-	users  *passwordChecker
-	routes map[string]endpoint
+	srv    *Server
+	routes *atomic.Pointer[serverRoutes]
 	logger *zap.Logger
 	// strippedLogged: the mounting error is logged once, not per request;
 	// a pointer, so the module stays copyable.
 	strippedLogged *atomic.Bool
+}
+
+// serverRoutes are the served paths built over one set of engines; they
+// are rebuilt when the server's engines change (at its first successful
+// contact with the storage).
+type serverRoutes struct {
+	engines *engines
+	paths   map[string]endpoint
 }
 
 // endpoint is one served path: the methods it accepts and its handler.
@@ -115,18 +117,32 @@ func (h *OAuthServer) provision(srv *Server) error {
 	if err := srv.mount(h.Prefix, h.Templates); err != nil {
 		return err
 	}
-	e := srv.engines()
-	h.o2, h.o1, h.login, h.pages, h.users = e.o2, e.o1, e.login, e.pages, srv.passwords
-	h.routes = h.buildRoutes()
+	h.srv = srv
+	h.routes = new(atomic.Pointer[serverRoutes])
 	h.strippedLogged = new(atomic.Bool)
 	return nil
 }
 
+// currentRoutes are the routes over the server's current engines; nil
+// while the server is not ready.
+func (h *OAuthServer) currentRoutes() *serverRoutes {
+	e := h.srv.engines()
+	if rt := h.routes.Load(); rt != nil && rt.engines == e {
+		return rt
+	}
+	if e == nil {
+		return nil
+	}
+	rt := &serverRoutes{engines: e, paths: h.buildRoutes(e)}
+	h.routes.Store(rt)
+	return rt
+}
+
 // buildRoutes mounts the endpoints the engines return under the prefix.
-func (h *OAuthServer) buildRoutes() map[string]endpoint {
-	eps := append(h.o2.Endpoints(), h.login.Endpoints()...)
-	if h.o1 != nil {
-		eps = append(eps, h.o1.Endpoints(requestURL)...)
+func (h *OAuthServer) buildRoutes(en *engines) map[string]endpoint {
+	eps := append(en.o2.Endpoints(), en.login.Endpoints()...)
+	if en.o1 != nil {
+		eps = append(eps, en.o1.Endpoints(requestURL)...)
 	}
 	routes := make(map[string]endpoint, len(eps))
 	for _, e := range eps {
@@ -137,7 +153,7 @@ func (h *OAuthServer) buildRoutes() map[string]endpoint {
 		serve := e.Serve
 		if owner := e.ServeOwner; owner != nil {
 			serve = func(w http.ResponseWriter, r *http.Request) {
-				if user, ok := h.resourceOwner(w, r); ok {
+				if user, ok := h.resourceOwner(w, r, en); ok {
 					owner(w, r, user)
 				}
 			}
@@ -149,7 +165,15 @@ func (h *OAuthServer) buildRoutes() map[string]endpoint {
 
 // ServeHTTP serves the OAuth endpoints and passes every other path on.
 func (h *OAuthServer) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	e, ok := h.routes[r.URL.Path]
+	rt := h.currentRoutes()
+	if rt == nil {
+		if !h.ownsPath(r.URL.Path) {
+			return next.ServeHTTP(w, r)
+		}
+		writeUnavailable(w)
+		return nil
+	}
+	e, ok := rt.paths[r.URL.Path]
 	if !ok {
 		return next.ServeHTTP(w, r)
 	}
@@ -173,6 +197,28 @@ func (h *OAuthServer) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	}
 	e.serve(w, r)
 	return nil
+}
+
+// ownsPath reports whether path is one this handler serves once the
+// server is ready: the metadata documents and everything under
+// <prefix>/oauth/, <prefix>/oauth1/ and <prefix>/oauth2/.
+func (h *OAuthServer) ownsPath(path string) bool {
+	if strings.HasPrefix(path, "/.well-known/oauth-authorization-server") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(path, h.Prefix)
+	return ok && (strings.HasPrefix(rest, "/oauth/") || strings.HasPrefix(rest, "/oauth1/") || strings.HasPrefix(rest, "/oauth2/"))
+}
+
+// writeUnavailable answers 503 temporarily_unavailable (RFC 6749 §5.2
+// shape) with Retry-After: the server has not reached its storage.
+func writeUnavailable(w http.ResponseWriter) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Retry-After", provider.RetryAfter)
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(`{"error":"temporarily_unavailable","error_description":"the authorization server cannot reach its storage; try again later"}` + "\n"))
 }
 
 // strippedPrefix is the part of the original request path a handle_path or

@@ -25,10 +25,10 @@ func newTestServer(tb testing.TB, cfg *ServerConfig) *Server {
 	if cfg.Issuer == "" {
 		cfg.Issuer = "https://auth.example.com"
 	}
-	if cfg.StorageDir == "" {
+	if cfg.StorageDir == "" && len(cfg.StorageRaw) == 0 {
 		cfg.StorageDir = tb.TempDir()
 	}
-	srv, err := newServer(context.Background(), "default", cfg, zap.NewNop(), slog.New(slog.DiscardHandler))
+	srv, err := provisionTestServer(cfg)
 	if err != nil {
 		tb.Fatalf("provisioning server: %v", err)
 	}
@@ -38,6 +38,20 @@ func newTestServer(tb testing.TB, cfg *ServerConfig) *Server {
 		}
 	})
 	return srv
+}
+
+// provisionTestServer is newServer outside a running Caddy: the storage
+// in cfg.StorageDir (legacy fields) logs nowhere.
+func provisionTestServer(cfg *ServerConfig) (*Server, error) {
+	if cfg.storage == nil && len(cfg.StorageRaw) == 0 {
+		b := &BadgerStorage{Dir: cfg.StorageDir, Memory: cfg.StorageMemory, NonceDurability: cfg.StorageNonceDurability,
+			logger: zap.NewNop(), dbLog: slog.New(slog.DiscardHandler)}
+		if err := b.Validate(); err != nil {
+			return nil, err
+		}
+		cfg.storage = b
+	}
+	return newServer(caddy.Context{Context: context.Background()}, "default", cfg, zap.NewNop())
 }
 
 // newTestRequire provisions a require_oauth handler over srv.

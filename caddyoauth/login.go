@@ -111,15 +111,15 @@ func (pc *passwordChecker) exists(ctx context.Context, username string) (bool, e
 // signed in with the built-in login, if that user still exists. Without
 // one it answers the request itself, sending a GET to the login page
 // (which returns here afterwards), and reports false.
-func (h *OAuthServer) resourceOwner(w http.ResponseWriter, r *http.Request) (string, bool) {
+func (h *OAuthServer) resourceOwner(w http.ResponseWriter, r *http.Request, en *engines) (string, bool) {
 	if user := h.user(r); user != "" {
 		return user, true
 	}
-	if user, ok := h.login.User(r); ok {
-		exists, err := h.users.exists(r.Context(), user)
+	if user, ok := en.login.User(r); ok {
+		exists, err := h.srv.passwords.exists(r.Context(), user)
 		if err != nil {
 			h.logger.Error("looking up the signed-in user", zap.String("user", user), zap.Error(err))
-			h.pages.RenderError(w, http.StatusServiceUnavailable, "Sign-in unavailable",
+			en.pages.RenderError(w, http.StatusServiceUnavailable, "Sign-in unavailable",
 				"Signing in is not possible right now. Please try again later.")
 			return "", false
 		}
@@ -127,6 +127,6 @@ func (h *OAuthServer) resourceOwner(w http.ResponseWriter, r *http.Request) (str
 			return user, true
 		}
 	}
-	h.login.RedirectToLogin(w, r)
+	en.login.RedirectToLogin(w, r)
 	return "", false
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -23,7 +22,6 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 	"github.com/caddy-oauth/caddy-oauth/store"
-	"github.com/caddy-oauth/caddy-oauth/store/badger"
 )
 
 // serverKeyName is the KeyStore entry of a generated server key.
@@ -33,10 +31,10 @@ const serverKeyName = "server_key"
 // registry, keys and protocol engines. Handlers and admin routes get it from
 // App.Server.
 type Server struct {
-	name   string
-	cfg    *ServerConfig
-	dir    string
-	logger *zap.Logger
+	name    string
+	cfg     *ServerConfig
+	release func() error // the storage reference
+	logger  *zap.Logger
 
 	store     store.Store
 	clients   *provider.Clients
@@ -56,6 +54,8 @@ type Server struct {
 	mounted *mountPoint
 
 	released bool
+	stop     chan struct{} // closed by close
+	initDone chan struct{} // closed when initLater returns; nil without it
 }
 
 // engines are a server's protocol engines, its login pages and the Pages
@@ -70,9 +70,11 @@ type engines struct {
 // mountPoint is where the oauth_server handler serves the endpoints.
 type mountPoint struct{ prefix, templates string }
 
-// newServer opens the storage of one server and builds its engines; Badger
-// logs to badgerLog. On error nothing stays open.
-func newServer(ctx context.Context, name string, cfg *ServerConfig, logger *zap.Logger, badgerLog *slog.Logger) (_ *Server, err error) {
+// newServer opens the storage of one server and builds its engines. On
+// error nothing stays open. A storage that cannot be reached is not an
+// error (Caddy must start while Redis is down): the server then answers
+// 503 until a background retry has read its keys and built the engines.
+func newServer(ctx caddy.Context, name string, cfg *ServerConfig, logger *zap.Logger) (_ *Server, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -80,48 +82,115 @@ func newServer(ctx context.Context, name string, cfg *ServerConfig, logger *zap.
 		logger.Warn("issuer uses plain http on a non-loopback host: tokens, codes and secrets travel in clear text; use https outside local development",
 			zap.String("issuer", cfg.Issuer))
 	}
-	dir, err := cfg.storageDir(name)
+	storage, err := cfg.loadStorage(ctx)
 	if err != nil {
 		return nil, err
 	}
-	nonces, _ := nonceDurability(cfg.StorageNonceDurability) // checked by validate
-	db, err := openDatabase(badger.Options{Dir: dir, Memory: cfg.StorageMemory, Nonces: nonces, Logger: badgerLog}, logger)
+	db, release, err := storage.OpenStore(name)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{name: name, cfg: cfg, dir: dir, logger: logger, store: db, audit: countEvents(name, auditLogger(logger))}
+	s := &Server{name: name, cfg: cfg, release: release, logger: logger, store: db, audit: countEvents(name, auditLogger(logger)),
+		stop: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			_ = s.close()
 		}
 	}()
-
-	key, err := s.serverKey(ctx)
-	if err != nil {
+	// Config errors in static clients show now, not when the storage is
+	// back: resolve them once with a throwaway key.
+	if _, err := staticClients(cfg, throwawaySealer()); err != nil {
 		return nil, err
 	}
-	if s.sealer, err = provider.NewSealer(key); err != nil {
-		return nil, err
+	err = s.init(ctx)
+	if provider.Unavailable(err) {
+		logger.Warn("storage unavailable: answering 503 until it can be reached", zap.Error(err))
+		s.initDone = make(chan struct{})
+		go s.initLater()
+		return s, nil
+	}
+	return s, err
+}
+
+// init reads the server key and builds everything that depends on it,
+// publishing the engines last: whoever sees them sees the rest.
+func (s *Server) init(ctx context.Context) error {
+	key, err := s.serverKey(ctx)
+	if err != nil {
+		return err
+	}
+	sealer, err := provider.NewSealer(key)
+	if err != nil {
+		return err
 	}
 	// The CSRF key of the consent and login forms is derived, not stored: one secret
 	// to keep, and forms stay valid across reloads and restarts.
-	if s.pagesKey, err = hkdf.Key(sha256.New, key, nil, "caddy-oauth pages v1", 32); err != nil {
-		return nil, err
-	}
-	static, err := staticClients(cfg, s.sealer)
+	pagesKey, err := hkdf.Key(sha256.New, key, nil, "caddy-oauth pages v1", 32)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s.clients = provider.NewClients(db, static...)
-	if s.passwords, err = newPasswordChecker(cfg.Users, db); err != nil {
-		return nil, err
-	}
-	e, err := s.newEngines("", nil)
+	static, err := staticClients(s.cfg, sealer)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	passwords, err := newPasswordChecker(s.cfg.Users, s.store)
+	if err != nil {
+		return err
+	}
+	s.mountMu.Lock()
+	defer s.mountMu.Unlock()
+	s.sealer, s.pagesKey, s.clients, s.passwords = sealer, pagesKey, provider.NewClients(s.store, static...), passwords
+	mp := mountPoint{}
+	if s.mounted != nil {
+		mp = *s.mounted
+	}
+	fsys, err := templatesFS(mp.templates)
+	if err != nil {
+		return fmt.Errorf("templates: %v", err)
+	}
+	e, err := s.newEngines(mp.prefix, fsys)
+	if err != nil {
+		return err
 	}
 	s.eng.Store(e)
-	return s, nil
+	return nil
+}
+
+// initLater retries init until the storage answers or the server is
+// closed, backing off up to maxInitRetry.
+func (s *Server) initLater() {
+	defer close(s.initDone)
+	wait := 100 * time.Millisecond
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(wait):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.init(ctx)
+		cancel()
+		if err == nil {
+			s.logger.Info("storage reachable: server ready")
+			return
+		}
+		if !provider.Unavailable(err) {
+			s.logger.Error("server cannot start although its storage answers; still answering 503", zap.Error(err))
+		}
+		wait = min(2*wait, maxInitRetry)
+	}
+}
+
+// maxInitRetry bounds the wait between two attempts to reach the storage
+// at startup.
+const maxInitRetry = 2 * time.Second
+
+// throwawaySealer seals with a random key, to check what sealing needs.
+func throwawaySealer() *provider.Sealer {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	s, _ := provider.NewSealer(key)
+	return s
 }
 
 // serverKey resolves the configured key or loads (first time: generates)
@@ -160,11 +229,13 @@ func (s *Server) mount(prefix, templates string) error {
 		}
 		return nil
 	}
-	if want != (mountPoint{}) {
-		fsys, err := templatesFS(templates)
-		if err != nil {
-			return fmt.Errorf("templates: %v", err)
-		}
+	fsys, err := templatesFS(templates)
+	if err != nil {
+		return fmt.Errorf("templates: %v", err)
+	}
+	// Not ready yet (storage unreachable): init builds the engines for
+	// this mount point when it succeeds.
+	if want != (mountPoint{}) && s.eng.Load() != nil {
 		e, err := s.newEngines(prefix, fsys)
 		if err != nil {
 			return err
@@ -253,16 +324,21 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 	return e, nil
 }
 
-// engines returns the current engines.
+// engines returns the current engines; nil while the storage has not
+// been reachable since the server was provisioned.
 func (s *Server) engines() *engines { return s.eng.Load() }
 
-// close releases the storage reference once.
+// close stops a pending init and releases the storage reference once.
 func (s *Server) close() error {
 	if s.released || s.store == nil {
 		return nil
 	}
 	s.released = true
-	return releaseDatabase(s.dir, s.logger)
+	close(s.stop)
+	if s.initDone != nil {
+		<-s.initDone
+	}
+	return s.release()
 }
 
 // Name returns the server's name in the oauth app.
@@ -284,10 +360,25 @@ func (s *Server) Sealer() *provider.Sealer { return s.sealer }
 // Passwords returns the resource owner password checker.
 func (s *Server) Passwords() provider.PasswordChecker { return s.passwords }
 
-// OAuth2 returns the OAuth 2 engine. Revoke through it (RevokeUser,
-// RevokeClient), not on the store, so its verification cache forgets the
-// tokens at once.
-func (s *Server) OAuth2() *oauth2.Server { return s.engines().o2 }
+// OAuth2 returns the OAuth 2 engine, nil while the server is not ready
+// (see Ready). Revoke through it (RevokeUser, RevokeClient), not on the
+// store, so its verification cache forgets the tokens at once.
+func (s *Server) OAuth2() *oauth2.Server {
+	if e := s.engines(); e != nil {
+		return e.o2
+	}
+	return nil
+}
 
-// OAuth1 returns the OAuth 1.0a engine, or nil when OAuth 1 is disabled.
-func (s *Server) OAuth1() *oauth1.Server { return s.engines().o1 }
+// OAuth1 returns the OAuth 1.0a engine, or nil when OAuth 1 is disabled or
+// the server is not ready.
+func (s *Server) OAuth1() *oauth1.Server {
+	if e := s.engines(); e != nil {
+		return e.o1
+	}
+	return nil
+}
+
+// Ready reports whether the server has read its keys from the storage and
+// serves requests; until then every endpoint answers 503.
+func (s *Server) Ready() bool { return s.engines() != nil }

@@ -1,11 +1,11 @@
 package caddyoauth
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,7 +14,6 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 	"github.com/caddy-oauth/caddy-oauth/provider/registry"
-	"github.com/caddy-oauth/caddy-oauth/store/badger"
 )
 
 // ServerConfig configures one OAuth authorization server of the `oauth` app:
@@ -29,34 +28,16 @@ type ServerConfig struct {
 	// Required.
 	Issuer string `json:"issuer,omitempty"`
 
-	// The directory of the embedded Badger database holding tokens, codes,
-	// sessions, consents, registered clients and users. Default:
-	// `<Caddy data directory>/oauth/<server name>`. Each server needs its
-	// own directory.
-	StorageDir string `json:"storage_dir,omitempty"`
+	// Where the server keeps its state: a module of the oauth.storage
+	// namespace, "badger" (the default: an embedded database in
+	// `<Caddy data directory>/oauth/<server name>`) or "redis" (shared by
+	// several Caddy nodes).
+	StorageRaw json.RawMessage `json:"storage,omitempty" caddy:"namespace=oauth.storage inline_key=module"`
 
-	// The memory budget of the Badger database, in bytes: its three
-	// memtables get 1/8 each, the rest is for the table builders of
-	// flushes and compactions, which also keep tables small (at most
-	// 4 MiB). Less memory means more frequent memtable flushes and
-	// compactions (more write amplification, a lower issuance rate, and
-	// bursts of writes that wait for a flush); more memory buys little for
-	// lookups, which read the mapped tables in place. It bounds Badger's
-	// buffers, not the process: mapped table pages count towards RSS too.
-	// Applies when the storage is opened (a reload keeps an open database
-	// as it is). At least 16 MiB. Default: 64 MiB.
-	StorageMemory int64 `json:"storage_memory,omitempty"`
-
-	// How far an OAuth 1 nonce is written before the request it came with
-	// is let through: "durable" (the default) syncs it to disk like a
-	// token, so a replay is refused after any crash or power loss;
-	// "page_cache" leaves it in the operating system's page cache, so a
-	// replay is still refused after Caddy crashes or is killed, but not
-	// necessarily after a power loss or kernel crash (a request captured
-	// in the last moments before one could be replayed within the
-	// timestamp window). page_cache saves the fsync each OAuth 1 request
-	// otherwise waits for. Applies when the storage is opened; switching
-	// forgets the nonces recorded in the other mode.
+	// Deprecated: older spellings of the badger storage module's dir,
+	// memory and nonce_durability, still read when storage is not set.
+	StorageDir             string `json:"storage_dir,omitempty"`
+	StorageMemory          int64  `json:"storage_memory,omitempty"`
 	StorageNonceDurability string `json:"storage_nonce_durability,omitempty"`
 
 	// How many verified OAuth 2 access tokens (opaque and JWT) require_oauth
@@ -158,6 +139,8 @@ type ServerConfig struct {
 	// loopback clients (local development only). PLAINTEXT sends the
 	// secrets themselves, so it is otherwise refused without TLS.
 	AllowInsecurePlaintext bool `json:"allow_insecure_plaintext,omitempty"`
+
+	storage Storage // the provisioned StorageRaw (or Badger)
 }
 
 // UserConfig is a statically configured resource owner.
@@ -224,31 +207,14 @@ func (c *ServerConfig) validate() error {
 // already about 2.5 GiB, so a larger value is a typo.
 const maxCacheSize = 10_000_000
 
-// validateSizes checks the storage memory and the verification cache sizes.
+// validateSizes checks the verification cache sizes.
 func (c *ServerConfig) validateSizes() error {
-	if c.StorageMemory != 0 && c.StorageMemory < badger.MinMemory {
-		return fmt.Errorf("storage_memory %d: must be at least %d (16 MiB)", c.StorageMemory, badger.MinMemory)
-	}
-	if _, err := nonceDurability(c.StorageNonceDurability); err != nil {
-		return err
-	}
 	for name, n := range map[string]int{"verify_cache_size": c.VerifyCacheSize, "oauth1_cache_size": c.OAuth1CacheSize} {
 		if n < -1 || n > maxCacheSize {
 			return fmt.Errorf("%s %d: must be at most %d entries, or -1 to disable the cache", name, n, maxCacheSize)
 		}
 	}
 	return nil
-}
-
-// nonceDurability maps storage_nonce_durability to the Badger option.
-func nonceDurability(s string) (badger.NonceDurability, error) {
-	switch s {
-	case "", "durable":
-		return badger.NoncesDurable, nil
-	case "page_cache":
-		return badger.NoncesPageCache, nil
-	}
-	return 0, fmt.Errorf("storage_nonce_durability %q: must be durable or page_cache", s)
 }
 
 // validateTokenFormat checks token_format and the JWT options, which only
@@ -316,20 +282,6 @@ func (c *ServerConfig) refreshTTL() time.Duration {
 }
 
 func (c *ServerConfig) oauth1Enabled() bool { return c.OAuth1 == nil || *c.OAuth1 }
-
-// storageDir is the absolute database directory: the pool key, so that the
-// same directory written two ways is still one database.
-func (c *ServerConfig) storageDir(name string) (string, error) {
-	dir := c.StorageDir
-	if dir == "" {
-		dir = defaultStorageDir(name)
-	}
-	abs, err := caddy.FastAbs(dir)
-	if err != nil {
-		return "", fmt.Errorf("storage_dir %q: %v", dir, err)
-	}
-	return filepath.Clean(abs), nil
-}
 
 // insecureIssuer reports an http issuer whose host is not a loopback
 // address: tokens and codes would travel in clear text.

@@ -12,10 +12,8 @@ func TestValidateSizes(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", ServerConfig{}, ""},
-		{"explicit", ServerConfig{StorageMemory: 16 << 20, VerifyCacheSize: 1, OAuth1CacheSize: maxCacheSize}, ""},
+		{"explicit", ServerConfig{VerifyCacheSize: 1, OAuth1CacheSize: maxCacheSize}, ""},
 		{"caches off", ServerConfig{VerifyCacheSize: -1, OAuth1CacheSize: -1}, ""},
-		{"memory too small", ServerConfig{StorageMemory: 1 << 20}, "storage_memory"},
-		{"memory negative", ServerConfig{StorageMemory: -1}, "storage_memory"},
 		{"verify cache negative", ServerConfig{VerifyCacheSize: -2}, "verify_cache_size"},
 		{"oauth1 cache too large", ServerConfig{OAuth1CacheSize: maxCacheSize + 1}, "oauth1_cache_size"},
 	} {

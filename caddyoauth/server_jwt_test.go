@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/caddy-oauth/caddy-oauth/provider/registry"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"go.uber.org/zap"
 )
 
 func TestJWTServerConfigErrors(t *testing.T) {
@@ -33,7 +31,7 @@ func TestJWTServerConfigErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
 			cfg.Issuer, cfg.StorageDir = "https://auth.example.com", t.TempDir()
-			srv, err := newServer(context.Background(), "default", &cfg, zap.NewNop(), slog.New(slog.DiscardHandler))
+			srv, err := provisionTestServer(&cfg)
 			if err == nil {
 				srv.close()
 				t.Fatalf("provisioned, want an error containing %q", tc.want)
@@ -54,7 +52,7 @@ func TestJWTKeysPersistAcrossRestarts(t *testing.T) {
 		return &ServerConfig{StorageDir: dir, TokenFormat: "jwt", JWTAlgorithm: "ES256",
 			Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "svc", Grants: []string{"client_credentials"}}, Secret: "svc-secret"}}}
 	}
-	first, err := newServer(context.Background(), "default", withIssuer(cfg()), zap.NewNop(), slog.New(slog.DiscardHandler))
+	first, err := provisionTestServer(withIssuer(cfg()))
 	if err != nil {
 		t.Fatal(err)
 	}

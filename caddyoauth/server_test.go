@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"github.com/caddy-oauth/caddy-oauth/provider/registry"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/caddyauth"
-	"go.uber.org/zap"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
@@ -69,7 +67,7 @@ func TestServerConfigErrors(t *testing.T) {
 				cfg.Issuer = ""
 			}
 			cfg.StorageDir = t.TempDir()
-			srv, err := newServer(context.Background(), "default", &cfg, zap.NewNop(), slog.New(slog.DiscardHandler))
+			srv, err := provisionTestServer(&cfg)
 			if err == nil {
 				srv.close()
 				t.Fatalf("provisioned, want an error containing %q", tc.want)
@@ -80,32 +78,12 @@ func TestServerConfigErrors(t *testing.T) {
 			// Nothing stays open after a failed provision: the directory
 			// can be opened again.
 			cfg = ServerConfig{Issuer: "https://auth.example.com", StorageDir: cfg.StorageDir}
-			srv, err = newServer(context.Background(), "default", &cfg, zap.NewNop(), slog.New(slog.DiscardHandler))
+			srv, err = provisionTestServer(&cfg)
 			if err != nil {
 				t.Fatalf("reopening after a failed provision: %v", err)
 			}
 			srv.close()
 		})
-	}
-}
-
-func TestAppRefusesSharedStorage(t *testing.T) {
-	dir := t.TempDir()
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	defer cancel()
-	app := &App{Servers: map[string]*ServerConfig{
-		"a": {Issuer: "https://a.example.com", StorageDir: dir},
-		"b": {Issuer: "https://b.example.com", StorageDir: dir + "/."},
-	}}
-	err := app.Provision(ctx)
-	if err == nil || !strings.Contains(err.Error(), "same storage directory") {
-		t.Fatalf("err %v, want a shared directory error", err)
-	}
-	if err := app.Cleanup(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := app.Server("a"); err == nil {
-		t.Fatal("a cleaned-up app still has servers")
 	}
 }
 
