@@ -26,11 +26,16 @@ const maxTokenLen = 4096
 // The cache never answers more permissively than the store: an entry is
 // checked against the Clock on every hit, and every revocation made
 // through this Server (Revoke, code replay, refresh token reuse,
-// RevokeUser, RevokeClient) invalidates it before it returns. Revocations
-// made on the store directly, by another process or another Server over
-// the same store, bypass this cache: a token this Server verified before
-// stays accepted here until it expires (at most AccessTokenTTL). Unknown
-// tokens are never cached, so garbage cannot flood out live entries.
+// RevokeUser, RevokeClient) invalidates it before it returns. Changes made
+// elsewhere (the store directly, another Server over the same store,
+// another Caddy node over the same Redis) are seen through the store's
+// ChangeCounter: an entry remembers its token's counter, read before the
+// store read that verified it, and a hit whose counter has moved is a
+// miss. So a hit costs no store round trip, and a token revoked anywhere
+// is refused here once the revocation has returned (store/redis keeps its
+// counters "always changing" while it may have missed an invalidation).
+// Unknown tokens are never cached, so garbage cannot flood out live
+// entries.
 //
 // JWT access tokens (TokenFormatJWT) go through the same cache and the
 // same store: a cache hit is answered at once, since the entry proves an
@@ -53,8 +58,8 @@ func (s *Server) VerifyBearer(ctx context.Context, token string) (*provider.Iden
 	}
 	key := bearerKey(token)
 	if s.bearers != nil {
-		if id, ok := s.bearers.Get(key, s.now()); ok {
-			return copyIdentity(&id), nil
+		if ent, ok := s.bearers.Get(key, s.now()); ok && s.st.TokenVersion(key[:]) == ent.version {
+			return copyIdentity(&ent.id), nil
 		}
 	}
 	if s.keys != nil && jwtShaped(token) {
@@ -97,9 +102,11 @@ func bearerKey(token string) cache.Key { return cache.KeyOfToken(token) }
 // signature). It takes the key by value so that only this slow path pays
 // for the key escaping to the heap.
 func (s *Server) verifyStored(ctx context.Context, key cache.Key, verify func() *provider.Error) (*provider.Identity, *provider.Error) {
-	// The ticket is taken before the store read: if a revocation lands
-	// between the read and the Put, the Put is refused.
+	// The ticket and the change counter are taken before the store read:
+	// if a revocation here lands between the read and the Put, the Put is
+	// refused; if one elsewhere does, the entry's counter is already stale.
 	ticket := s.bearers.Ticket(key)
+	version := s.st.TokenVersion(key[:])
 	t, err := s.st.GetToken(ctx, key[:])
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -122,8 +129,15 @@ func (s *Server) verifyStored(ctx context.Context, key cache.Key, verify func() 
 		Protocol:  provider.ProtocolOAuth2,
 		ExpiresAt: t.ExpiresAt,
 	}
-	s.bearers.Put(ticket, key, id, t.ExpiresAt)
+	s.bearers.Put(ticket, key, bearerEntry{id: id, version: version}, t.ExpiresAt)
 	return copyIdentity(&id), nil
+}
+
+// bearerEntry is a cached verification: the identity, and the token's
+// change counter when it was read.
+type bearerEntry struct {
+	id      provider.Identity
+	version uint64
 }
 
 // identityBox holds a returned Identity and, for the usual few scopes, the

@@ -64,17 +64,21 @@ func (e *env) userTokens(client, user string) tokenJSON {
 func TestVerifyBearerAnswersRepeatsFromTheCache(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil)
-	tj := e.userTokens("web", "alice")
-	first := e.verified(tj.AccessToken)
-
-	// Deleting the token behind the Server's back is the documented
-	// bypass: only a cache hit can still accept it.
-	if err := e.db.RevokeToken(ctx, hashOf(tj.AccessToken)); err != nil {
+	cs := &countingStore{DB: e.db}
+	srv, err := New(e.srv.cfg, cs, e.srv.clients)
+	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := e.srv.VerifyBearer(ctx, tj.AccessToken)
-	if err != nil {
-		t.Fatalf("cached token refused: %v", err)
+	e.srv = srv
+	tj := e.userTokens("web", "alice")
+	first := e.verified(tj.AccessToken)
+	reads := cs.gets.Load()
+	again, perr := e.srv.VerifyBearer(ctx, tj.AccessToken)
+	if perr != nil {
+		t.Fatalf("cached token refused: %v", perr)
+	}
+	if n := cs.gets.Load() - reads; n != 0 {
+		t.Fatalf("a cache hit read the store %d times", n)
 	}
 	if again == first || again.User != "alice" || again.ClientID != "web" || !slices.Equal(again.Scopes, []string{"read", "write"}) ||
 		again.Protocol != provider.ProtocolOAuth2 || !again.ExpiresAt.Equal(first.ExpiresAt) {
@@ -87,21 +91,34 @@ func TestVerifyBearerAnswersRepeatsFromTheCache(t *testing.T) {
 	if id, _ := e.srv.VerifyBearer(ctx, tj.AccessToken); id.User != "alice" || id.Scopes[0] != "read" {
 		t.Fatalf("caller's change reached the cache: %+v", id)
 	}
+}
 
-	// The same bypass without a cache is refused at once: the test above
-	// depends on the cache.
-	off := newEnv(t, func(c *Config) { c.CacheSize = -1 })
-	if off.srv.bearers != nil {
-		t.Fatal("negative CacheSize did not disable the cache")
+// TestRevocationElsewhereReachesTheCache: a token revoked behind this
+// Server's back (on the store directly, or by another Server over the
+// same store, as another Caddy node over one Redis) is refused on the
+// next request although it is cached: the store's change counter moved.
+func TestRevocationElsewhereReachesTheCache(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	other := newEnvOn(t, e.db, nil) // a second engine over the same store
+	for name, revoke := range map[string]func(tj tokenJSON){
+		"store":        func(tj tokenJSON) { _ = e.db.RevokeToken(ctx, hashOf(tj.AccessToken)) },
+		"other engine": func(tj tokenJSON) { other.post(other.srv.Revoke, url.Values{"token": {tj.AccessToken}}, "web", webSecret) },
+		"other engine, by user": func(tj tokenJSON) {
+			if _, err := other.srv.RevokeUser(ctx, "alice"); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e.t = t
+			tj := e.userTokens("web", "alice")
+			e.verified(tj.AccessToken)
+			e.verified(tj.AccessToken)
+			revoke(tj)
+			e.refused(tj.AccessToken, "cached token revoked elsewhere")
+		})
 	}
-	tj = off.userTokens("web", "alice")
-	if !off.active(tj.AccessToken) {
-		t.Fatal("token refused")
-	}
-	if err := off.db.RevokeToken(ctx, hashOf(tj.AccessToken)); err != nil {
-		t.Fatal(err)
-	}
-	off.refused(tj.AccessToken, "uncached after store revocation")
 }
 
 func TestVerifyBearerCachesOnlyValidAccessTokens(t *testing.T) {
@@ -123,15 +140,14 @@ func TestCachedTokenExpiresByTheEngineClock(t *testing.T) {
 	e := newEnv(t, nil)
 	tj := e.userTokens("web", "alice")
 	e.verified(tj.AccessToken)
-	// Gone from the store: from here on only the cache knows the token.
-	if err := e.db.RevokeToken(context.Background(), hashOf(tj.AccessToken)); err != nil {
-		t.Fatal(err)
-	}
 	e.clock.Advance(DefaultAccessTokenTTL - time.Second)
-	if !e.active(tj.AccessToken) {
+	if !e.cached(tj.AccessToken) || !e.active(tj.AccessToken) {
 		t.Fatal("cached token refused before its expiry")
 	}
 	e.clock.Advance(time.Second)
+	if e.cached(tj.AccessToken) {
+		t.Fatal("the cache still answers for a token expired by the engine clock")
+	}
 	e.refused(tj.AccessToken, "expired while cached")
 }
 

@@ -113,12 +113,15 @@ type Config struct {
 }
 
 // Store is the part of store.Store the OAuth 2 engine uses: codes, tokens,
-// consents, and the keys JWT access tokens are signed with.
+// consents, the keys JWT access tokens are signed with, and the change
+// counters that keep the verification cache current when the tokens are
+// revoked elsewhere (another node, the store directly).
 type Store interface {
 	store.CodeStore
 	store.TokenStore
 	store.ConsentStore
 	store.KeyStore
+	store.ChangeCounter
 }
 
 // A whole store.Store will do.
@@ -134,7 +137,7 @@ type Server struct {
 	// issuer is Config.Issuer without a trailing slash, base for endpoint URLs.
 	issuer string
 	// bearers caches verified access tokens; nil when disabled.
-	bearers *cache.Cache[provider.Identity]
+	bearers *cache.Cache[bearerEntry]
 	// keys sign and verify JWT access tokens; nil for opaque tokens.
 	keys *jwt.Keys
 }
@@ -194,7 +197,7 @@ func New(cfg Config, st Store, clients *provider.Clients) (*Server, error) {
 		pages:   pages,
 		grants:  slices.Clone(grants),
 		issuer:  strings.TrimSuffix(cfg.Issuer, "/"),
-		bearers: cache.New[provider.Identity](cfg.CacheSize),
+		bearers: cache.New[bearerEntry](cfg.CacheSize),
 		keys:    keys,
 	}, nil
 }
