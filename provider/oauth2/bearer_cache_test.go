@@ -102,8 +102,10 @@ func TestRevocationElsewhereReachesTheCache(t *testing.T) {
 	e := newEnv(t, nil)
 	other := newEnvOn(t, e.db, nil) // a second engine over the same store
 	for name, revoke := range map[string]func(tj tokenJSON){
-		"store":        func(tj tokenJSON) { _ = e.db.RevokeToken(ctx, hashOf(tj.AccessToken)) },
-		"other engine": func(tj tokenJSON) { other.post(other.srv.Revoke, url.Values{"token": {tj.AccessToken}}, "web", webSecret) },
+		"store": func(tj tokenJSON) { _ = e.db.RevokeToken(ctx, hashOf(tj.AccessToken)) },
+		"other engine": func(tj tokenJSON) {
+			other.post(other.srv.Revoke, url.Values{"token": {tj.AccessToken}}, "web", webSecret)
+		},
 		"other engine, by user": func(tj tokenJSON) {
 			if _, err := other.srv.RevokeUser(ctx, "alice"); err != nil {
 				t.Fatal(err)
