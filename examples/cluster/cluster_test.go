@@ -717,3 +717,87 @@ func TestRedisDownAndBack(t *testing.T) {
 		t.Errorf("issuance on the late node after recovery: %d", s)
 	}
 }
+
+// TestReloadsLeakNothing reloads a node's config 100 times (each a real
+// change, so Caddy provisions a new oauth app every time) and checks that
+// the node keeps one set of Redis connections and a flat goroutine count:
+// reloads share the open store through Caddy's UsagePool.
+func TestReloadsLeakNothing(t *testing.T) {
+	if caddyBin == "" {
+		redistest.StartServer(t)
+	}
+	rs := redistest.StartServer(t)
+	n := startNode(t, "A", rs.Addr, "reload:", "opaque", backend(t))
+	resp, err := http.Get(n.admin + "/config/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&cfg)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := cfg["apps"].(map[string]any)["oauth"].(map[string]any)["servers"].(map[string]any)["default"].(map[string]any)
+	reload := func(i int) {
+		t.Helper()
+		server["access_token_ttl"] = int64(time.Hour) + int64(i)*int64(time.Second)
+		b, _ := json.Marshal(cfg)
+		resp, err := http.Post(n.admin+"/load", "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("reload %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	connections := func() int {
+		t.Helper()
+		out, err := redistest.Command(rs.Addr, "CLIENT", "LIST")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(out, "id=") - 1 // this connection
+	}
+	goroutines := func() int {
+		t.Helper()
+		resp, err := http.Get(n.admin + "/debug/pprof/goroutine?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var total int
+		if _, err := fmt.Fscanf(resp.Body, "goroutine profile: total %d", &total); err != nil {
+			t.Fatalf("goroutine profile: %v", err)
+		}
+		return total
+	}
+	use := func() {
+		t.Helper()
+		_, tr, _ := token(t, n, "demo-service", "demo-service-secret", url.Values{"grant_type": {"client_credentials"}})
+		if s := api(t, n, tr.AccessToken); s != http.StatusOK {
+			t.Fatalf("token after reloads: %d", s)
+		}
+	}
+	for i := range 5 { // warm up: pools and caches reach their size
+		reload(i)
+		use()
+	}
+	time.Sleep(500 * time.Millisecond)
+	conns0, g0 := connections(), goroutines()
+	for i := 5; i < 105; i++ {
+		reload(i)
+	}
+	use()
+	time.Sleep(time.Second) // let closed servers' goroutines finish
+	conns1, g1 := connections(), goroutines()
+	t.Logf("after 100 reloads: Redis connections %d → %d, goroutines %d → %d", conns0, conns1, g0, g1)
+	if conns1 > conns0+2 {
+		t.Errorf("Redis connections grew from %d to %d over 100 reloads", conns0, conns1)
+	}
+	if g1 > g0+20 {
+		t.Errorf("goroutines grew from %d to %d over 100 reloads", g0, g1)
+	}
+}
