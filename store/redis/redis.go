@@ -63,6 +63,9 @@ type Store struct {
 	node   string // this Store's id among the nodes sharing the prefix
 	counts counters
 	inval  *invalidator
+	// cluster: keys of one script must share a slot, so steps that span
+	// keys are ordered instead of made one script.
+	cluster bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -104,6 +107,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		node: hex.EncodeToString(id[:]),
 	}
 	s.rdb = goredis.NewUniversalClient(o.universal(""))
+	_, s.cluster = s.rdb.(*goredis.ClusterClient)
 	s.inval = newInvalidator(s, goredis.NewUniversalClient(o.universal("caddy-oauth-inval-"+s.node)), o.lease, o.leaseMargin)
 	s.inval.start()
 	return s, nil

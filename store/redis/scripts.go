@@ -35,18 +35,24 @@ end
 // was revoked by family, user or client before its write landed (see
 // doc.go). Replies {-1} tombstoned, {0} not found (update), {1} stored,
 // {2, family, user, client} replaced a stored token (its old owners).
-var putTokenScript = goredis.NewScript(`
-local k = KEYS[1]
-if redis.call('HEXISTS', k, 'x') == 1 then return {-1} end
-local old = redis.call('HMGET', k, 'd', 'f', 'u', 'c')
-if ARGV[8] == 'update' and not old[1] then return {0} end
-redis.call('DEL', k)
-redis.call('HSET', k, 'd', ARGV[1], 'k', ARGV[2], 'f', ARGV[3], 'u', ARGV[4], 'c', ARGV[5], 'r', ARGV[6])
-local exp = tonumber(ARGV[7])
-if exp > 0 then redis.call('PEXPIREAT', k, exp) end
-if old[1] then return {2, old[2] or '', old[3] or '', old[4] or ''} end
-return {1}
+var putTokenScript = goredis.NewScript(luaPutToken + `
+return put_token(KEYS[1], ARGV, 0)
 `)
+
+// luaPutToken is put_token(k, argv, at): putToken's body over the eight
+// arguments argv[at+1..at+8], shared with saveTokensScript.
+const luaPutToken = `local function put_token(k, argv, at)
+  if redis.call('HEXISTS', k, 'x') == 1 then return {-1} end
+  local old = redis.call('HMGET', k, 'd', 'f', 'u', 'c')
+  if argv[at + 8] == 'update' and not old[1] then return {0} end
+  redis.call('DEL', k)
+  redis.call('HSET', k, 'd', argv[at + 1], 'k', argv[at + 2], 'f', argv[at + 3], 'u', argv[at + 4], 'c', argv[at + 5], 'r', argv[at + 6])
+  local exp = tonumber(argv[at + 7])
+  if exp > 0 then redis.call('PEXPIREAT', k, exp) end
+  if old[1] then return {2, old[2] or '', old[3] or '', old[4] or ''} end
+  return {1}
+end
+`
 
 // markOnce sets flag field ARGV[1] of the record hash KEYS[1] to '1', once:
 // a refresh token rotated (field r), a code consumed (field c), keeping
@@ -82,18 +88,47 @@ return {d}
 // prunes members expired for longer than the margin and keeps the index
 // alive until its longest-lived member has expired (plus the margin), so
 // indexes stay bounded.
-var indexAddScript = goredis.NewScript(nowMs + `
-local margin = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - margin))
-for i = 2, #ARGV, 2 do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end
-local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if top[2] == nil then return 0 end
-if top[2] == 'inf' then
-  redis.call('PERSIST', KEYS[1])
-else
-  redis.call('PEXPIREAT', KEYS[1], math.floor(tonumber(top[2])) + margin)
+var indexAddScript = goredis.NewScript(nowMs + luaIndexAdd + `
+return index_add(KEYS[1], tonumber(ARGV[1]), ARGV, 1, #ARGV - 1)
+`)
+
+// luaIndexAdd is index_add(k, margin, argv, at, n): indexAdd's body over
+// the n arguments argv[at+1..at+n] (score, member pairs), shared with
+// saveTokensScript.
+const luaIndexAdd = `local function index_add(k, margin, argv, at, n)
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. (now - margin))
+  for i = at + 1, at + n, 2 do redis.call('ZADD', k, argv[i], argv[i + 1]) end
+  local top = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
+  if top[2] == nil then return 0 end
+  if top[2] == 'inf' then
+    redis.call('PERSIST', k)
+  else
+    redis.call('PEXPIREAT', k, math.floor(tonumber(top[2])) + margin)
+  end
+  return 1
 end
-return 1
+`
+
+// saveTokens is register + put in one atomic script, for a Redis that is
+// not a Cluster (a script may then touch keys of any slot): one round trip
+// per SaveTokens instead of two, and nothing to order. KEYS: the index
+// keys, then the token keys. ARGV[1] the number of index keys, ARGV[2] the
+// margin ms; per index key the number of its arguments, then its score,
+// member pairs; per token putToken's eight arguments. Replies putToken's
+// reply for each token, in order.
+var saveTokensScript = goredis.NewScript(nowMs + luaIndexAdd + luaPutToken + `
+local ni, margin, at = tonumber(ARGV[1]), tonumber(ARGV[2]), 2
+for i = 1, ni do
+  local n = tonumber(ARGV[at + 1])
+  index_add(KEYS[i], margin, ARGV, at + 1, n)
+  at = at + 1 + n
+end
+local out = {}
+for i = ni + 1, #KEYS do
+  out[#out + 1] = put_token(KEYS[i], ARGV, at)
+  at = at + 8
+end
+return out
 `)
 
 // indexRange prunes an index and returns up to ARGV[2] members with their

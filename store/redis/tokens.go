@@ -108,8 +108,19 @@ func decodeToken(d, rotated any) (*store.Token, error) {
 
 // register lists the tokens in their indexes (one script per index).
 func (s *Store) register(ctx context.Context, ts []encodedToken) error {
-	byIndex := map[string][]any{}
-	var order []string
+	order, pairs := s.indexEntries(ts)
+	calls := make([]*scriptCall, 0, len(order))
+	for _, k := range order {
+		args := append([]any{indexMargin.Milliseconds()}, pairs[k]...)
+		calls = append(calls, &scriptCall{script: indexAddScript, keys: []string{k}, args: args})
+	}
+	return s.runAll(ctx, calls)
+}
+
+// indexEntries groups the (score, member) pairs of the tokens' index
+// entries by index key, keys in first-seen order.
+func (s *Store) indexEntries(ts []encodedToken) (order []string, pairs map[string][]any) {
+	pairs = map[string][]any{}
 	now := time.Now()
 	for _, e := range ts {
 		if expired(e.t.ExpiresAt, now) {
@@ -117,18 +128,13 @@ func (s *Store) register(ctx context.Context, ts []encodedToken) error {
 		}
 		for _, o := range tokenOwners(e.t) {
 			k := s.keys.index(o)
-			if _, ok := byIndex[k]; !ok {
+			if _, ok := pairs[k]; !ok {
 				order = append(order, k)
-				byIndex[k] = []any{indexMargin.Milliseconds()}
 			}
-			byIndex[k] = append(byIndex[k], score(e.t.ExpiresAt), string(e.t.Hash))
+			pairs[k] = append(pairs[k], score(e.t.ExpiresAt), string(e.t.Hash))
 		}
 	}
-	calls := make([]*scriptCall, 0, len(order))
-	for _, k := range order {
-		calls = append(calls, &scriptCall{script: indexAddScript, keys: []string{k}, args: byIndex[k]})
-	}
-	return s.runAll(ctx, calls)
+	return order, pairs
 }
 
 // unlist removes hash from the indexes of owners, best effort: a stale
@@ -155,31 +161,67 @@ type putResult struct {
 func (s *Store) put(ctx context.Context, ts []encodedToken, mode string) ([]putResult, error) {
 	calls := make([]*scriptCall, len(ts))
 	for i, e := range ts {
-		rot := "0"
-		if e.t.Rotated {
-			rot = "1"
-		}
-		calls[i] = &scriptCall{script: putTokenScript, keys: []string{s.keys.token(e.t.Hash)}, args: []any{
-			e.d, strconv.Itoa(int(e.t.Kind)), e.t.Family, e.t.User, e.t.ClientID, rot, expiryMs(e.t.ExpiresAt), mode,
-		}}
+		calls[i] = &scriptCall{script: putTokenScript, keys: []string{s.keys.token(e.t.Hash)}, args: putArgs(e, mode)}
 	}
 	err := s.runAll(ctx, calls)
 	out := make([]putResult, len(ts))
 	for i, c := range calls {
-		list, _ := c.cmd.Val().([]any)
-		if len(list) == 0 {
-			continue
-		}
-		out[i].code, _ = list[0].(int64)
-		if out[i].code == 2 && len(list) == 4 {
-			for j, f := range []string{"f", "u", "c"} {
-				if name, _ := list[1+j].(string); name != "" {
-					out[i].owners = append(out[i].owners, owner{f, name})
-				}
-			}
+		out[i] = parsePut(c.cmd.Val())
+	}
+	return out, err
+}
+
+// saveAtomic is register + put "save" in one script, where Redis is not a
+// Cluster: one round trip, and the index entries and the tokens land
+// together or not at all.
+func (s *Store) saveAtomic(ctx context.Context, ts []encodedToken) ([]putResult, error) {
+	order, pairs := s.indexEntries(ts)
+	keys := append(make([]string, 0, len(order)+len(ts)), order...)
+	args := []any{len(order), indexMargin.Milliseconds()}
+	for _, k := range order {
+		args = append(args, len(pairs[k]))
+		args = append(args, pairs[k]...)
+	}
+	for _, e := range ts {
+		keys = append(keys, s.keys.token(e.t.Hash))
+		args = append(args, putArgs(e, "save")...)
+	}
+	v, err := s.run(ctx, saveTokensScript, keys, args...)
+	list, _ := v.([]any)
+	out := make([]putResult, len(ts))
+	for i := range out {
+		if i < len(list) {
+			out[i] = parsePut(list[i])
 		}
 	}
 	return out, err
+}
+
+// putArgs are putToken's arguments for e.
+func putArgs(e encodedToken, mode string) []any {
+	rot := "0"
+	if e.t.Rotated {
+		rot = "1"
+	}
+	return []any{e.d, strconv.Itoa(int(e.t.Kind)), e.t.Family, e.t.User, e.t.ClientID, rot, expiryMs(e.t.ExpiresAt), mode}
+}
+
+// parsePut reads one putToken reply.
+func parsePut(v any) putResult {
+	var r putResult
+	list, _ := v.([]any)
+	if len(list) == 0 {
+		return r
+	}
+	r.code, _ = list[0].(int64)
+	if r.code == 2 && len(list) == 4 {
+		for j, f := range []string{"f", "u", "c"} {
+			if name, _ := list[1+j].(string); name != "" {
+				r.owners = append(r.owners, owner{f, name})
+			}
+		}
+	}
+	return r
 }
 
 // moved returns the owners in old that t is no longer listed under.
@@ -216,10 +258,15 @@ func (s *Store) SaveTokens(ctx context.Context, ts ...*store.Token) error {
 	if err != nil {
 		return err
 	}
-	if err := s.register(ctx, enc); err != nil {
-		return err
+	var res []putResult
+	if s.cluster {
+		if err := s.register(ctx, enc); err != nil {
+			return err
+		}
+		res, err = s.put(ctx, enc, "save")
+	} else {
+		res, err = s.saveAtomic(ctx, enc)
 	}
-	res, err := s.put(ctx, enc, "save")
 	var changed [][]byte
 	for i, r := range res {
 		if err != nil || r.code == 2 {
