@@ -17,7 +17,9 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-oauth/caddy-oauth/store"
 	"github.com/caddy-oauth/caddy-oauth/store/redis"
@@ -25,6 +27,20 @@ import (
 
 func init() {
 	caddy.RegisterModule(RedisStorage{})
+	// go-redis prints every failed dial to stderr, once a second while
+	// Redis is down; the store already reports unavailability as 503s and
+	// store_error events, so its own lines go to Caddy's log at debug.
+	goredis.SetLogger(redisLog{})
+}
+
+// redisLog routes go-redis's internal messages to Caddy's logger.
+type redisLog struct{}
+
+// Printf implements go-redis's internal.Logging.
+func (redisLog) Printf(_ context.Context, format string, v ...any) {
+	if ce := caddy.Log().Named("oauth.storage.redis").Check(zapcore.DebugLevel, "go-redis"); ce != nil {
+		ce.Write(zap.String("message", fmt.Sprintf(format, v...)))
+	}
 }
 
 // RedisStorage keeps a server's state in Redis (or Valkey), so that any
