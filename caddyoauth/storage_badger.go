@@ -41,15 +41,16 @@ type BadgerStorage struct {
 	Memory int64 `json:"memory,omitempty"`
 
 	// How far an OAuth 1 nonce is written before the request it came with
-	// is let through: "durable" (the default) syncs it to disk like a
-	// token, so a replay is refused after any crash or power loss;
-	// "page_cache" leaves it in the operating system's page cache, so a
-	// replay is still refused after Caddy crashes or is killed, but not
-	// necessarily after a power loss or kernel crash (a request captured
-	// in the last moments before one could be replayed within the
-	// timestamp window). page_cache saves the fsync each OAuth 1 request
-	// otherwise waits for. Applies when the database is opened; switching
-	// forgets the nonces recorded in the other mode.
+	// is let through. Nonces are kept in memory and in an append-only
+	// journal in <dir>/nonce-journal. "durable" (the default) syncs the
+	// journal first (concurrent requests share one sync), so a replay is
+	// refused after any crash or power loss; "page_cache" leaves the record
+	// in the operating system's page cache, so a replay is still refused
+	// after Caddy crashes or is killed, but not necessarily after a power
+	// loss or kernel crash (a request captured in the last moments before
+	// one could be replayed within the timestamp window). page_cache saves
+	// the sync each OAuth 1 request otherwise waits for. Both modes share
+	// the journal, so switching keeps the nonces.
 	NonceDurability string `json:"nonce_durability,omitempty"`
 
 	logger *zap.Logger

@@ -57,23 +57,28 @@ type Options struct {
 type NonceDurability uint8
 
 const (
-	// NoncesDurable writes every nonce record through the synced group
-	// commit, like a token: a replay is refused after a crash of the
-	// process, of the kernel, or a power loss.
+	// NoncesDurable syncs every nonce's journal record to disk before
+	// UseNonce answers (concurrent callers share one sync), like a token:
+	// a replay is refused after a crash of the process, of the kernel, or
+	// a power loss.
 	NoncesDurable NonceDurability = iota
-	// NoncesPageCache writes nonce records to a second, unsynced Badger
-	// database in <Dir>/nonces: a record is in the operating system's page
-	// cache when UseNonce answers, so a replay is still refused after
+	// NoncesPageCache answers once the journal record is written, in the
+	// operating system's page cache: a replay is still refused after
 	// Caddy crashes or is killed (kill -9), but nonces of the last moments
 	// before a power loss or kernel crash may be forgotten, and a request
 	// replayed within the timestamp window after one may be accepted. It
-	// saves the fsync each new nonce otherwise waits for. Switching modes
-	// forgets the nonces recorded in the other mode.
+	// saves the sync each new nonce otherwise waits for. Both modes use
+	// the same journal, so switching keeps the nonces.
 	NoncesPageCache
 )
 
-// nonceDirName is the page-cache nonce database's directory inside Dir.
-const nonceDirName = "nonces"
+// Directories inside Dir: the nonce journal (noncejournal.go), and the
+// unsynced nonce database older versions kept in page-cache mode, whose
+// records are carried over into the journal at Open.
+const (
+	journalDirName   = "nonce-journal"
+	legacyNonceDBDir = "nonces"
+)
 
 // DefaultMemory is the Badger memory budget when Options.Memory is 0: small
 // enough that an authorization server with a million live tokens stays
@@ -130,11 +135,9 @@ const defaultRevokeBatch = 256
 // DB is a store.Store on a Badger database. It is safe for concurrent use
 // and must not be used after Close.
 type DB struct {
-	db *badgerdb.DB
-	// nonceDB holds the nonce records: db itself, or with NoncesPageCache
-	// a second database that does not sync (nonceDB != db).
-	nonceDB *badgerdb.DB
-	log     *slog.Logger
+	db     *badgerdb.DB
+	nonces *nonceJournal // every live OAuth 1 nonce (noncejournal.go)
+	log    *slog.Logger
 
 	stop      chan struct{}
 	gcDone    chan struct{} // closed when the GC goroutine returned; nil in memory mode
@@ -143,8 +146,7 @@ type DB struct {
 
 	revokeBatch int
 
-	group    committer            // group commit of the issuing writes and nonces
-	nonces   nonceCache           // recently used OAuth 1 nonces (noncecache.go)
+	group    committer            // group commit of the issuing writes
 	versions changecount.Counters // change counters for caches (versions.go)
 }
 
@@ -188,16 +190,21 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store/badger: open: %w", err)
 	}
-	d := &DB{db: bdb, nonceDB: bdb, log: log, stop: make(chan struct{}), revokeBatch: defaultRevokeBatch}
-	if opts.Nonces == NoncesPageCache && !opts.InMemory {
-		ndb, err := openNonceDB(filepath.Join(opts.Dir, nonceDirName), log)
-		if err != nil {
-			bdb.Close()
-			return nil, err
-		}
-		d.nonceDB = ndb
+	d := &DB{db: bdb, log: log, stop: make(chan struct{}), revokeBatch: defaultRevokeBatch}
+	journalDir := ""
+	if !opts.InMemory {
+		journalDir = filepath.Join(opts.Dir, journalDirName)
 	}
-	d.nonces.init(defaultNonceCacheSize)
+	if d.nonces, err = openNonceJournal(journalDir, opts.Nonces == NoncesDurable, time.Now()); err == nil {
+		err = d.carryOverNonces(opts, log)
+	}
+	if err != nil {
+		if d.nonces != nil {
+			d.nonces.close()
+		}
+		bdb.Close()
+		return nil, err
+	}
 	d.startCommitter()
 	if !opts.InMemory {
 		interval := opts.GCInterval
@@ -236,17 +243,16 @@ func tuned(bo badgerdb.Options, sz badgerSizes, log *slog.Logger) badgerdb.Optio
 	return bo
 }
 
-// openNonceDB opens the page-cache nonce database: unsynced writes, the
-// smallest memory budget (its records are ~60 bytes), no value log to
-// collect (every value is below the threshold).
-func openNonceDB(dir string, log *slog.Logger) (*badgerdb.DB, error) {
-	bo := tuned(badgerdb.DefaultOptions(dir), memorySizes(MinMemory), log.With("database", nonceDirName)).
+// openLegacyNonceDB opens the page-cache nonce database of an older
+// version, to carry its records over.
+func openLegacyNonceDB(dir string, log *slog.Logger) (*badgerdb.DB, error) {
+	bo := tuned(badgerdb.DefaultOptions(dir), memorySizes(MinMemory), log.With("database", legacyNonceDBDir)).
 		WithSyncWrites(false).
 		WithNumMemtables(2).
 		WithValueLogFileSize(16 << 20)
 	ndb, err := badgerdb.Open(bo)
 	if err != nil {
-		return nil, fmt.Errorf("store/badger: open nonce database: %w", err)
+		return nil, fmt.Errorf("store/badger: open old nonce database: %w", err)
 	}
 	return ndb, nil
 }
@@ -261,10 +267,8 @@ func (d *DB) Close() error {
 		if d.gcDone != nil {
 			<-d.gcDone
 		}
+		d.nonces.close()
 		d.closeErr = d.db.Close()
-		if d.nonceDB != d.db {
-			d.closeErr = errors.Join(d.closeErr, d.nonceDB.Close())
-		}
 	})
 	return d.closeErr
 }

@@ -2,6 +2,8 @@ package badger
 
 import (
 	"crypto/rand"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -134,9 +136,11 @@ func TestNonceAndSessionTTLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := time.Now()
-	got := ttlOf(t, d, nonceKey("k"))
-	if lo, hi := badgerExpiry(before.Add(10*time.Minute)), badgerExpiry(after.Add(10*time.Minute)); got < lo || got > hi {
-		t.Errorf("nonce TTL = %d, want within [%d, %d]", got, lo, hi)
+	if n := len(d.nonces.live(before.Add(10*time.Minute - time.Millisecond))); n != 1 {
+		t.Errorf("%d nonces live just before the ttl, want 1", n)
+	}
+	if n := len(d.nonces.live(after.Add(10 * time.Minute))); n != 0 {
+		t.Errorf("%d nonces live at the ttl, want 0", n)
 	}
 
 	exp := time.Now().Add(12 * time.Hour)
@@ -251,28 +255,6 @@ func TestCloseStopsGCAndIsIdempotent(t *testing.T) {
 	}
 }
 
-// TestEncodeNonceRecord pins the hand-written nonce value to what the
-// generic encoder makes, so liveNonce (and older versions) read it alike.
-func TestEncodeNonceRecord(t *testing.T) {
-	for _, exp := range []time.Time{
-		time.Now(),
-		time.Now().UTC().Truncate(time.Second),
-		time.Date(2030, 1, 2, 3, 4, 5, 600, time.FixedZone("x", -5*3600-30*60)),
-	} {
-		want, err := encode(nonceRecord{ExpiresAt: exp})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := encodeNonceRecord(exp); string(got) != string(want) {
-			t.Errorf("encodeNonceRecord(%v) = %q, want %q", exp, got, want)
-		}
-		var rec nonceRecord
-		if err := decodeBytes(encodeNonceRecord(exp), &rec); err != nil || !rec.ExpiresAt.Equal(exp) {
-			t.Errorf("decoded %v, %v; want %v", rec.ExpiresAt, err, exp)
-		}
-	}
-}
-
 // hasKey reports whether db holds key.
 func hasKey(t *testing.T, db *badgerdb.DB, key []byte) bool {
 	t.Helper()
@@ -286,36 +268,42 @@ func hasKey(t *testing.T, db *badgerdb.DB, key []byte) bool {
 	return err == nil
 }
 
-// What each nonce mode promises rests on where the record goes: with
-// NoncesDurable through a commit of the synced database (the group
-// committer's), with NoncesPageCache into the unsynced nonce database
-// and never through a synced commit, so it does not wait for an fsync.
+// What each nonce mode promises rests on whether the journal record is
+// synced before UseNonce answers: NoncesDurable syncs (one sync for one
+// lone nonce), NoncesPageCache never does. Either way the record is in
+// the journal file, not in a Badger transaction.
 func TestNonceModesWriteWhereTheyPromise(t *testing.T) {
 	for _, tc := range []struct {
-		mode              NonceDurability
-		wantSyncedCommits uint64
+		mode      NonceDurability
+		wantSyncs uint64
 	}{
 		{NoncesDurable, 1},
 		{NoncesPageCache, 0},
 	} {
-		d, err := Open(Options{Dir: t.TempDir(), Nonces: tc.mode})
+		dir := t.TempDir()
+		d, err := Open(Options{Dir: dir, Nonces: tc.mode})
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := d.group.commits.Load()
+		commits := d.group.commits.Load()
 		if fresh, err := d.UseNonce(t.Context(), "k", time.Minute); err != nil || !fresh {
 			t.Fatalf("mode %d: UseNonce = %v, %v", tc.mode, fresh, err)
 		}
-		if got := d.group.commits.Load() - before; got != tc.wantSyncedCommits {
-			t.Errorf("mode %d: %d synced commits for one nonce, want %d", tc.mode, got, tc.wantSyncedCommits)
+		if got := d.nonces.syncs.Load(); got != tc.wantSyncs {
+			t.Errorf("mode %d: %d syncs for one nonce, want %d", tc.mode, got, tc.wantSyncs)
 		}
-		inMain := hasKey(t, d.db, nonceKey("k"))
-		inNonceDB := hasKey(t, d.nonceDB, nonceKey("k"))
-		if wantMain := tc.mode == NoncesDurable; inMain != wantMain || !inNonceDB {
-			t.Errorf("mode %d: record in the synced database %v, in the nonce database %v", tc.mode, inMain, inNonceDB)
+		if got := d.group.commits.Load() - commits; got != 0 {
+			t.Errorf("mode %d: %d Badger commits for a nonce, want none", tc.mode, got)
 		}
-		if tc.mode == NoncesPageCache && (d.nonceDB == d.db || d.nonceDB.Opts().SyncWrites || !d.db.Opts().SyncWrites) {
-			t.Errorf("page-cache mode must use a second, unsynced database beside the synced one")
+		files, _ := filepath.Glob(filepath.Join(dir, journalDirName, "nonce-*.log"))
+		var size int64
+		for _, f := range files {
+			if fi, err := os.Stat(f); err == nil {
+				size += fi.Size()
+			}
+		}
+		if size != recordSize {
+			t.Errorf("mode %d: journal files %v hold %d bytes, want one record", tc.mode, files, size)
 		}
 		if err := d.Close(); err != nil {
 			t.Errorf("Close: %v", err)

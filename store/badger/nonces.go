@@ -3,12 +3,16 @@ package badger
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
-
-	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
 // nonceRecord is what a used nonce leaves behind.
@@ -19,90 +23,90 @@ type nonceRecord struct {
 var errNonceTTL = errors.New("store/badger: nonce ttl must be positive")
 
 // UseNonce records key for ttl and reports whether it was new (RFC 5849
-// §3.3). It is on the path of every OAuth 1-signed request, so it costs a
-// map lookup for a replay the process remembers and shares its fsync with
-// concurrent writers otherwise (NoncesDurable):
-//
-//  1. The nonce cache (noncecache.go) answers "used" for a key this
-//     process used recently; otherwise the key is claimed there, so a
-//     duplicate racing this call is refused at once.
-//  2. The record is written through the group committer with a
-//     check-and-set: inside the shared transaction the key is read, and
-//     if a live record is there (a use before a restart, or one the cache
-//     forgot) nothing is written and the answer is "used".
-//  3. "Fresh" is answered only after that transaction is durable, so a
-//     replay after a restart or a crash is still refused. If the write
-//     fails, the claim is released and the error returned.
-//
-// Atomicity rests on Badger, not on the cache: two uses of one key in one
-// batch see each other (a transaction reads its own pending writes), and
-// uses in different transactions conflict on the key they both read, so
-// the later one is re-run and sees the earlier record. The cache only ever
-// adds refusals that are true. Badger's transactions order the commits of
-// one process; a second process on the same directory could not see them,
-// but Badger's directory lock refuses to open a directory another process
-// holds, so one process per database is guaranteed.
-//
-// With NoncesPageCache, step 2 is an unsynced transaction of its own on
-// the nonce database, and step 3 answers once it is committed (in the
-// page cache, not yet on disk).
-//
-// The ttl must be positive, so the nonce records stay bounded.
+// §3.3). It is on the path of every OAuth 1-signed request, so it is a
+// map lookup and insert in the nonce journal, which holds every live
+// nonce, and an 8-byte append to the journal file, synced before the
+// answer with NoncesDurable (concurrent callers share one sync) and left
+// in the page cache with NoncesPageCache (noncejournal.go). "Fresh" is
+// answered only after the append, so a replay after a restart or a crash
+// is refused; of two concurrent uses of one key exactly one is fresh (the
+// check and the insert are one step under the key's shard lock). The ttl
+// must be positive, so the journal stays bounded.
 func (d *DB) UseNonce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	if ttl <= 0 {
 		return false, errNonceTTL
 	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	sum := sha256Of(key)
 	now := time.Now()
-	exp := now.Add(ttl)
-	id := nonceID(sum[:len(nonceID{})])
-	sh := d.nonces.shard(&sum)
-	used, claimed := sh.claim(id, now.UnixNano(), exp.UnixNano())
-	if used {
-		return false, nil
-	}
-	release := func() {
-		if claimed {
-			sh.release(id, exp.UnixNano())
-		}
-	}
+	return d.nonces.use(binary.LittleEndian.Uint64(sum[:8]), now, now.Add(ttl))
+}
 
-	// Encoded here, not in the committer's serial apply.
-	val := encodeNonceRecord(exp)
-	k := hashKey(prefixNonce, sum[:])
-	var replay bool // written by apply, read only after the write returned nil
-	apply := func(txn *badgerdb.Txn) error {
-		live, err := liveNonce(txn, k)
+// carryOverNonces moves the live nonce records older versions kept in
+// Badger (in this database, or in the unsynced one of page-cache mode)
+// into the journal, syncs it, and deletes them, so an upgrade does not
+// make a recent request replayable.
+func (d *DB) carryOverNonces(opts Options, log *slog.Logger) error {
+	now := time.Now()
+	carry := func(db *badgerdb.DB) (int, error) {
+		n := 0
+		err := db.View(func(txn *badgerdb.Txn) error {
+			it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: []byte(prefixNonce)})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				item := it.Item()
+				var id [8]byte
+				if _, err := hex.Decode(id[:], item.Key()[len(prefixNonce):][:min(16, len(item.Key())-len(prefixNonce))]); err != nil {
+					continue // not a key this store wrote
+				}
+				var rec nonceRecord
+				if err := item.Value(func(val []byte) error { return decodeBytes(val, &rec) }); err != nil {
+					return err
+				}
+				if err := d.nonces.restore(binary.LittleEndian.Uint64(id[:]), now, rec.ExpiresAt); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		return n, err
+	}
+	n, err := carry(d.db)
+	if err != nil {
+		return fmt.Errorf("store/badger: carrying over nonce records: %w", err)
+	}
+	legacy := filepath.Join(opts.Dir, legacyNonceDBDir)
+	if _, statErr := os.Stat(legacy); !opts.InMemory && statErr == nil {
+		ndb, err := openLegacyNonceDB(legacy, log)
 		if err != nil {
 			return err
 		}
-		replay = live
-		if live {
-			return nil // used before: write nothing
+		m, err := carry(ndb)
+		ndb.Close()
+		if err != nil {
+			return fmt.Errorf("store/badger: carrying over nonce records: %w", err)
 		}
-		return set(txn, k, val, exp)
+		n += m
 	}
-	var err error
-	if d.nonceDB == d.db {
-		err = d.groupWrite(ctx, apply)
-	} else {
-		// NoncesPageCache: nothing to sync, so nothing to group; Badger
-		// batches concurrent commits itself.
-		err = retryUpdate(ctx, d.nonceDB, apply)
+	if n == 0 {
+		return nil
 	}
-	if err != nil {
-		// The write may still land (ctx ended while it was queued): then
-		// the record refuses the key, as the claim would have.
-		release()
-		return false, err
+	if err := d.nonces.syncAll(); err != nil {
+		return err
 	}
-	if replay {
-		// Refused by a record the cache did not hold; keep the cache a
-		// mirror of the records rather than extend this key's life.
-		release()
-		return false, nil
+	if err := d.db.DropPrefix([]byte(prefixNonce)); err != nil {
+		return fmt.Errorf("store/badger: dropping carried-over nonce records: %w", err)
 	}
-	return true, nil
+	if !opts.InMemory {
+		if err := os.RemoveAll(legacy); err != nil {
+			return fmt.Errorf("store/badger: removing the old nonce database: %w", err)
+		}
+	}
+	log.Info("carried nonce records over into the nonce journal", "nonces", n)
+	return nil
 }
 
 // sha256Of hashes key, from a stack buffer for the usual short keys (the
@@ -113,67 +117,4 @@ func sha256Of(key string) [32]byte {
 		return sha256.Sum256(buf[:copy(buf[:], key)])
 	}
 	return sha256.Sum256([]byte(key))
-}
-
-// encodeNonceRecord is encode(nonceRecord{ExpiresAt: exp}), byte for byte,
-// without the reflection: every OAuth 1 request writes one.
-func encodeNonceRecord(exp time.Time) []byte {
-	const head, tail = `{"expires_at":"`, `"}`
-	b := make([]byte, 0, 1+len(head)+len(time.RFC3339Nano)+len(tail)+8)
-	b = append(b, valueVersion)
-	b = append(b, head...)
-	b = exp.AppendFormat(b, time.RFC3339Nano)
-	return append(b, tail...)
-}
-
-// liveNonce reports whether an unexpired record of the nonce is stored
-// under k. Badger hides it after its TTL (whole seconds, rounded up); the
-// exact expiry covers the last fraction of a second.
-func liveNonce(txn *badgerdb.Txn, k []byte) (bool, error) {
-	item, err := txn.Get(k)
-	if errors.Is(err, badgerdb.ErrKeyNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	var rec nonceRecord
-	if err := item.Value(func(val []byte) error { return decodeBytes(val, &rec) }); err != nil {
-		return false, err
-	}
-	return !expired(rec.ExpiresAt, time.Now()), nil
-}
-
-// useNonceAlone is UseNonce as it was before the cache and the group
-// commit: one read-modify-write transaction and one fsync per call. It is
-// kept for the benchmark's comparison (BenchmarkUseNonceDurable).
-func (d *DB) useNonceAlone(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	if ttl <= 0 {
-		return false, errNonceTTL
-	}
-	k := nonceKey(key)
-	var fresh bool
-	err := d.update(ctx, func(txn *badgerdb.Txn) error {
-		fresh = false
-		now := time.Now()
-		var rec nonceRecord
-		err := get(txn, k, "nonce", &rec)
-		if err == nil && !expired(rec.ExpiresAt, now) {
-			return nil // replay
-		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		rec.ExpiresAt = now.Add(ttl)
-		val, err := encode(rec)
-		if err != nil {
-			return err
-		}
-		fresh = true
-		return set(txn, k, val, rec.ExpiresAt)
-	})
-	if err != nil {
-		return false, err
-	}
-	return fresh, nil
 }

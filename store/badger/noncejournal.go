@@ -1,0 +1,401 @@
+package badger
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The nonce journal is the authority for OAuth 1 nonces: every live nonce
+// is in memory (its 8-byte id in the map of its expiry bucket) and, unless
+// the database is in memory, in an append-only file of that bucket, read
+// back at Open. UseNonce is a few map lookups and insert under one shard lock,
+// then a 16-byte append: no Badger transaction, no hand-off to Badger's
+// write goroutine. NoncesDurable syncs the append (grouped: one fsync
+// covers every append made before it) before answering; NoncesPageCache
+// answers once the append is in the page cache, which survives the
+// process.
+//
+// Buckets: nonces are grouped by expiry (nonceBucket wide), each with its
+// exact expiry, and a bucket's map and file are dropped as a whole once
+// its end has passed. So memory is about 20–40 bytes per live nonce (a
+// map entry of id and expiry and its share of the map's slack), bounded by
+// the OAuth 1 request rate times the nonce lifetime: 600,000 nonces
+// (~20 MiB) at 1,000 requests a second and the default 10 minutes, 3.6
+// million (~120 MiB) at 6,000.
+//
+// Ids are the first 8 bytes of the key's SHA-256: two live keys with one
+// id (probability about n²/2^65) make the second look used, a refusal the
+// client answers with a new nonce, never an acceptance of a replay.
+//
+// Files: <dir>/nonce-<bucket end, Unix seconds>.log, 16-byte records (id,
+// expiry in Unix nanoseconds, little-endian). A
+// record is written whole by one write; a crash in the middle of one can
+// leave a partial record at the end of the file, which is dropped at Open
+// (its nonce was never answered fresh: that waits for the write).
+type nonceJournal struct {
+	dir  string // "" in memory: nothing is written
+	sync bool   // fdatasync before answering (NoncesDurable)
+
+	shards [nonceShards]journalShard
+
+	filesMu sync.Mutex
+	files   map[int64]*bucketFile // by bucket end (Unix seconds)
+	closed  bool
+
+	syncs atomic.Uint64 // fdatasyncs done (tests)
+}
+
+// nonceShards spreads the callers over independent locks.
+const nonceShards = 64
+
+// nonceBucket is the width of an expiry bucket: a nonce is remembered at
+// most this much longer than asked.
+const nonceBucket = 30 * time.Second
+
+// journalShard holds the live ids of one share of the keys, by bucket end.
+// A key is always in the same shard, so checking every bucket and
+// inserting into one is atomic under the shard's lock.
+type journalShard struct {
+	mu      sync.Mutex
+	buckets map[int64]map[uint64]int64 // bucket end → id → expiry (Unix ns)
+}
+
+// bucketFile is the open journal file of one bucket.
+type bucketFile struct {
+	f *os.File
+
+	mu      sync.Mutex // appends, and the sync state below
+	cond    *sync.Cond
+	written uint64 // appends made
+	synced  uint64 // appends covered by a finished fdatasync
+	syncing bool
+	err     error // a failed write or sync: the file is broken
+}
+
+var errJournalClosed = errors.New("store/badger: nonce journal is closed")
+
+// openNonceJournal reads the journal in dir (creating dir), drops the
+// files of buckets that have ended, and returns the journal. dir "" keeps
+// nonces in memory only.
+func openNonceJournal(dir string, syncWrites bool, now time.Time) (*nonceJournal, error) {
+	j := &nonceJournal{dir: dir, sync: syncWrites, files: map[int64]*bucketFile{}}
+	for i := range j.shards {
+		j.shards[i].buckets = map[int64]map[uint64]int64{}
+	}
+	if dir == "" {
+		return j, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store/badger: nonce journal: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store/badger: nonce journal: %w", err)
+	}
+	for _, e := range entries {
+		end, ok := journalFileEnd(e.Name())
+		if !ok {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if end <= now.Unix() {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("store/badger: nonce journal: %w", err)
+			}
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("store/badger: nonce journal: %w", err)
+		}
+		for off := 0; off+recordSize <= len(b); off += recordSize { // a partial last record is dropped
+			id, exp := binary.LittleEndian.Uint64(b[off:]), int64(binary.LittleEndian.Uint64(b[off+8:]))
+			j.shard(id).add(end, id, exp)
+		}
+	}
+	return j, nil
+}
+
+// journalFileEnd parses nonce-<end>.log.
+func journalFileEnd(name string) (int64, bool) {
+	s, ok := strings.CutPrefix(name, "nonce-")
+	if !ok {
+		return 0, false
+	}
+	s, ok = strings.CutSuffix(s, ".log")
+	if !ok {
+		return 0, false
+	}
+	end, err := strconv.ParseInt(s, 10, 64)
+	return end, err == nil
+}
+
+func (j *nonceJournal) shard(id uint64) *journalShard {
+	return &j.shards[id%nonceShards]
+}
+
+// bucketEnd is the end of the bucket expiry exp falls in (Unix seconds,
+// rounded up).
+func bucketEnd(exp time.Time) int64 {
+	w := int64(nonceBucket / time.Second)
+	s := exp.Unix()
+	if exp.Nanosecond() > 0 {
+		s++
+	}
+	return (s + w - 1) / w * w
+}
+
+// use records id as used until exp and reports whether it was fresh. A
+// fresh id is answered only once its record is written (and synced, with
+// sync); a write error is returned, and the id stays recorded in memory
+// (refusing a later duplicate is safe).
+func (j *nonceJournal) use(id uint64, now, exp time.Time) (bool, error) {
+	end := bucketEnd(exp)
+	if !j.shard(id).claim(id, now, end, exp.UnixNano()) {
+		return false, nil
+	}
+	if j.dir == "" {
+		return true, nil
+	}
+	bf, err := j.file(end, now)
+	if err != nil {
+		return false, err
+	}
+	if err := bf.append(id, exp.UnixNano(), j); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// claim reports whether id is unused in every live bucket, and if so
+// records it in bucket end, atomically. Ended buckets are dropped on the
+// way.
+func (s *journalShard) claim(id uint64, now time.Time, end, exp int64) bool {
+	sec, ns := now.Unix(), now.UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for e, m := range s.buckets {
+		if e <= sec {
+			delete(s.buckets, e)
+			continue
+		}
+		if x, ok := m[id]; ok && ns < x {
+			return false
+		}
+	}
+	s.addLocked(end, id, exp)
+	return true
+}
+
+func (s *journalShard) add(end int64, id uint64, exp int64) {
+	s.mu.Lock()
+	s.addLocked(end, id, exp)
+	s.mu.Unlock()
+}
+
+func (s *journalShard) addLocked(end int64, id uint64, exp int64) {
+	m := s.buckets[end]
+	if m == nil {
+		m = map[uint64]int64{}
+		s.buckets[end] = m
+	}
+	if exp > m[id] {
+		m[id] = exp
+	}
+}
+
+// recordSize is a journal record's: id and expiry.
+const recordSize = 16
+
+// file returns the open file of bucket end, creating it (and syncing the
+// directory, so the new name survives a power loss in durable mode), and
+// closes and removes the files of ended buckets.
+func (j *nonceJournal) file(end int64, now time.Time) (*bucketFile, error) {
+	j.filesMu.Lock()
+	defer j.filesMu.Unlock()
+	if j.closed {
+		return nil, errJournalClosed
+	}
+	if bf := j.files[end]; bf != nil {
+		return bf, nil
+	}
+	for e, bf := range j.files {
+		if e <= now.Unix() {
+			bf.close()
+			os.Remove(filepath.Join(j.dir, journalName(e)))
+			delete(j.files, e)
+		}
+	}
+	f, err := os.OpenFile(filepath.Join(j.dir, journalName(end)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store/badger: nonce journal: %w", err)
+	}
+	if j.sync {
+		if err := syncDir(j.dir); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	bf := &bucketFile{f: f}
+	bf.cond = sync.NewCond(&bf.mu)
+	j.files[end] = bf
+	return bf, nil
+}
+
+func journalName(end int64) string { return "nonce-" + strconv.FormatInt(end, 10) + ".log" }
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("store/badger: nonce journal: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("store/badger: nonce journal: %w", err)
+	}
+	return nil
+}
+
+// restore records id as used until exp without asking whether it was
+// (nonces carried over from the Badger records of an older version); the
+// caller syncs with syncAll.
+func (j *nonceJournal) restore(id uint64, now, exp time.Time) error {
+	end := bucketEnd(exp)
+	if end <= now.Unix() {
+		return nil
+	}
+	j.shard(id).add(end, id, exp.UnixNano())
+	if j.dir == "" {
+		return nil
+	}
+	bf, err := j.file(end, now)
+	if err != nil {
+		return err
+	}
+	return bf.write(id, exp.UnixNano())
+}
+
+// syncAll syncs every open file.
+func (j *nonceJournal) syncAll() error {
+	j.filesMu.Lock()
+	defer j.filesMu.Unlock()
+	for _, bf := range j.files {
+		if err := bf.f.Sync(); err != nil {
+			return fmt.Errorf("store/badger: nonce journal sync: %w", err)
+		}
+	}
+	return nil
+}
+
+// write appends id's record without waiting for a sync.
+func (bf *bucketFile) write(id uint64, exp int64) error {
+	bf.mu.Lock()
+	defer bf.mu.Unlock()
+	return bf.writeLocked(id, exp)
+}
+
+func (bf *bucketFile) writeLocked(id uint64, exp int64) error {
+	if bf.err != nil {
+		return bf.err
+	}
+	var rec [recordSize]byte
+	binary.LittleEndian.PutUint64(rec[:], id)
+	binary.LittleEndian.PutUint64(rec[8:], uint64(exp))
+	if _, err := bf.f.Write(rec[:]); err != nil {
+		bf.err = fmt.Errorf("store/badger: nonce journal: %w", err)
+		return bf.err
+	}
+	bf.written++
+	return nil
+}
+
+// append writes id's record and, in durable mode, waits until a sync
+// begun after the write has finished; concurrent callers share
+// one. The caller that finds no sync running runs it.
+func (bf *bucketFile) append(id uint64, exp int64, j *nonceJournal) error {
+	bf.mu.Lock()
+	defer bf.mu.Unlock()
+	if err := bf.writeLocked(id, exp); err != nil {
+		return err
+	}
+	if !j.sync {
+		return nil
+	}
+	mine := bf.written
+	for bf.synced < mine {
+		if bf.err != nil {
+			return bf.err
+		}
+		if bf.syncing {
+			bf.cond.Wait()
+			continue
+		}
+		bf.syncing = true
+		target := bf.written
+		bf.mu.Unlock()
+		err := bf.f.Sync()
+		j.syncs.Add(1)
+		bf.mu.Lock()
+		bf.syncing = false
+		if err != nil {
+			bf.err = fmt.Errorf("store/badger: nonce journal sync: %w", err)
+		} else {
+			bf.synced = target
+		}
+		bf.cond.Broadcast()
+	}
+	return nil
+}
+
+func (bf *bucketFile) close() {
+	bf.mu.Lock()
+	for bf.syncing {
+		bf.cond.Wait()
+	}
+	if bf.err == nil {
+		bf.err = errJournalClosed
+	}
+	bf.cond.Broadcast()
+	bf.mu.Unlock()
+	bf.f.Close()
+}
+
+// close closes the files; later uses fail.
+func (j *nonceJournal) close() {
+	j.filesMu.Lock()
+	defer j.filesMu.Unlock()
+	j.closed = true
+	for e, bf := range j.files {
+		bf.close()
+		delete(j.files, e)
+	}
+}
+
+// live returns the ids of the nonces live at now, sorted (tests).
+func (j *nonceJournal) live(now time.Time) []uint64 {
+	var out []uint64
+	for i := range j.shards {
+		s := &j.shards[i]
+		s.mu.Lock()
+		for _, m := range s.buckets {
+			for id, exp := range m {
+				if exp > now.UnixNano() {
+					out = append(out, id)
+				}
+			}
+		}
+		s.mu.Unlock()
+	}
+	slices.Sort(out)
+	return out
+}
