@@ -38,10 +38,15 @@ import (
 // client answers with a new nonce, never an acceptance of a replay.
 //
 // Files: <dir>/nonce-<bucket end, Unix seconds>.log, 16-byte records (id,
-// expiry in Unix nanoseconds, little-endian). A
-// record is written whole by one write; a crash in the middle of one can
-// leave a partial record at the end of the file, which is dropped at Open
-// (its nonce was never answered fresh: that waits for the write).
+// expiry in Unix nanoseconds, little-endian). Files grow in zero-filled
+// chunks (journalChunk) that are synced once when added, so a record's
+// sync writes data only: a sync after an append that grew the file would
+// also commit the file system's metadata, several times the cost. The
+// records end at the first all-zero one (no expiry is 0). A record is
+// written whole by one write; a crash in the middle of one can leave a
+// torn last record, read as whatever it holds (its nonce was never
+// answered fresh, which waits for the write; at worst an id is refused a
+// while longer).
 type nonceJournal struct {
 	dir  string // "" in memory: nothing is written
 	sync bool   // fdatasync before answering (NoncesDurable)
@@ -52,8 +57,13 @@ type nonceJournal struct {
 	files   map[int64]*bucketFile // by bucket end (Unix seconds)
 	closed  bool
 
-	syncs atomic.Uint64 // fdatasyncs done (tests)
+	resume map[int64]int64 // bucket end → where its file's records end, from Open
+
+	syncs atomic.Uint64 // syncs of records done (tests)
 }
+
+// journalChunk is how much a journal file grows at once.
+const journalChunk = 1 << 20
 
 // nonceShards spreads the callers over independent locks.
 const nonceShards = 64
@@ -74,12 +84,14 @@ type journalShard struct {
 type bucketFile struct {
 	f *os.File
 
-	mu      sync.Mutex // appends, and the sync state below
-	cond    *sync.Cond
-	written uint64 // appends made
-	synced  uint64 // appends covered by a finished fdatasync
-	syncing bool
-	err     error // a failed write or sync: the file is broken
+	mu        sync.Mutex // appends, and the sync state below
+	off       int64      // where the next record goes
+	allocated int64      // zero-filled size of the file
+	cond      *sync.Cond
+	written   uint64 // appends made
+	synced    uint64 // appends covered by a finished fdatasync
+	syncing   bool
+	err       error // a failed write or sync: the file is broken
 }
 
 var errJournalClosed = errors.New("store/badger: nonce journal is closed")
@@ -88,7 +100,7 @@ var errJournalClosed = errors.New("store/badger: nonce journal is closed")
 // files of buckets that have ended, and returns the journal. dir "" keeps
 // nonces in memory only.
 func openNonceJournal(dir string, syncWrites bool, now time.Time) (*nonceJournal, error) {
-	j := &nonceJournal{dir: dir, sync: syncWrites, files: map[int64]*bucketFile{}}
+	j := &nonceJournal{dir: dir, sync: syncWrites, files: map[int64]*bucketFile{}, resume: map[int64]int64{}}
 	for i := range j.shards {
 		j.shards[i].buckets = map[int64]map[uint64]int64{}
 	}
@@ -118,10 +130,15 @@ func openNonceJournal(dir string, syncWrites bool, now time.Time) (*nonceJournal
 		if err != nil {
 			return nil, fmt.Errorf("store/badger: nonce journal: %w", err)
 		}
-		for off := 0; off+recordSize <= len(b); off += recordSize { // a partial last record is dropped
+		off := 0
+		for ; off+recordSize <= len(b); off += recordSize {
 			id, exp := binary.LittleEndian.Uint64(b[off:]), int64(binary.LittleEndian.Uint64(b[off+8:]))
+			if id == 0 && exp == 0 {
+				break // the zero-filled rest of the file
+			}
 			j.shard(id).add(end, id, exp)
 		}
+		j.resume[end] = int64(off)
 	}
 	return j, nil
 }
@@ -236,8 +253,13 @@ func (j *nonceJournal) file(end int64, now time.Time) (*bucketFile, error) {
 			delete(j.files, e)
 		}
 	}
-	f, err := os.OpenFile(filepath.Join(j.dir, journalName(end)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(filepath.Join(j.dir, journalName(end)), os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
+		return nil, fmt.Errorf("store/badger: nonce journal: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("store/badger: nonce journal: %w", err)
 	}
 	if j.sync {
@@ -246,7 +268,10 @@ func (j *nonceJournal) file(end int64, now time.Time) (*bucketFile, error) {
 			return nil, err
 		}
 	}
-	bf := &bucketFile{f: f}
+	bf := &bucketFile{f: f, off: j.resume[end], allocated: fi.Size()}
+	if bf.off > bf.allocated { // cannot be, unless the file changed since Open
+		bf.off = bf.allocated
+	}
 	bf.cond = sync.NewCond(&bf.mu)
 	j.files[end] = bf
 	return bf, nil
@@ -308,14 +333,34 @@ func (bf *bucketFile) writeLocked(id uint64, exp int64) error {
 	if bf.err != nil {
 		return bf.err
 	}
+	if bf.off+recordSize > bf.allocated {
+		if err := bf.grow(); err != nil {
+			bf.err = err
+			return err
+		}
+	}
 	var rec [recordSize]byte
 	binary.LittleEndian.PutUint64(rec[:], id)
 	binary.LittleEndian.PutUint64(rec[8:], uint64(exp))
-	if _, err := bf.f.Write(rec[:]); err != nil {
+	if _, err := bf.f.WriteAt(rec[:], bf.off); err != nil {
 		bf.err = fmt.Errorf("store/badger: nonce journal: %w", err)
 		return bf.err
 	}
+	bf.off += recordSize
 	bf.written++
+	return nil
+}
+
+// grow adds a zero-filled, synced chunk to the file (the caller holds mu).
+func (bf *bucketFile) grow() error {
+	at := max(bf.off, bf.allocated-bf.allocated%recordSize)
+	if _, err := bf.f.WriteAt(make([]byte, journalChunk), at); err != nil {
+		return fmt.Errorf("store/badger: nonce journal: %w", err)
+	}
+	if err := bf.f.Sync(); err != nil {
+		return fmt.Errorf("store/badger: nonce journal sync: %w", err)
+	}
+	bf.allocated = at + journalChunk
 	return nil
 }
 

@@ -78,7 +78,15 @@ func TestNonceModesShareTheJournal(t *testing.T) {
 	d := reopen(t, dir, NoncesPageCache)
 	mustUse(t, d, "k", true)
 	d.Close()
-	mustUse(t, reopen(t, dir, NoncesDurable), "k", false)
+	d = reopen(t, dir, NoncesDurable)
+	mustUse(t, d, "k", false)
+	// Records written after a reopen go after the old ones (not over
+	// them, nor after the zero-filled rest, where they would be lost).
+	mustUse(t, d, "k2", true)
+	d.Close()
+	d = reopen(t, dir, NoncesDurable)
+	mustUse(t, d, "k", false)
+	mustUse(t, d, "k2", false)
 }
 
 // Nonce records of older versions (Badger records in the database, or in
