@@ -128,6 +128,51 @@ func TestLockoutNumbersAreConfigurable(t *testing.T) {
 	expectSignIn(t, e, "bob", bobPassword, "198.51.100.1:4000")
 }
 
+// The username "x" and the address "x" are different counters.
+func TestUsernameAndAddressCountApart(t *testing.T) {
+	e := newEnv(t, nil)
+	const ip = "198.51.100.66"
+	for i := range DefaultMaxFailures {
+		fail(t, e, ip, fmt.Sprintf("203.0.113.%d:4000", i+1), 1)
+	}
+	expectLocked(t, e, ip, "x", "203.0.113.99:4000", DefaultLockoutDuration)
+	expectSignIn(t, e, "alice", alicePassword, ip+":4000")
+}
+
+// A refused attempt counts under none of its keys: knocking on a locked
+// username from an address does not lock the address.
+func TestRefusedAttemptsCountNowhere(t *testing.T) {
+	e := newEnv(t, nil)
+	for i := range DefaultMaxFailures {
+		fail(t, e, "alice", fmt.Sprintf("198.51.100.%d:4000", i+1), 1)
+	}
+	const addr = "203.0.113.7:4000"
+	for range 2 * DefaultMaxFailures {
+		expectLocked(t, e, "alice", alicePassword, addr, DefaultLockoutDuration)
+	}
+	expectSignIn(t, e, "bob", bobPassword, addr)
+}
+
+// A success clears its username's count, not its address's: one known
+// account does not buy a password sprayer fresh guesses.
+func TestSuccessDoesNotResetTheAddressCount(t *testing.T) {
+	e := newEnv(t, nil)
+	const sprayer = "198.51.100.66:4000"
+	for i := range DefaultMaxFailures - 1 {
+		fail(t, e, fmt.Sprintf("guess%d", i), sprayer, 1)
+	}
+	expectSignIn(t, e, "alice", alicePassword, sprayer)
+	fail(t, e, "carol", sprayer, 1)
+	expectLocked(t, e, "bob", bobPassword, sprayer, DefaultLockoutDuration)
+
+	// When both keys are locked, Retry-After is the longer wait.
+	e.clock.Advance(5 * time.Minute)
+	for i := range DefaultMaxFailures {
+		fail(t, e, "bob", fmt.Sprintf("203.0.113.%d:4000", i+1), 1)
+	}
+	expectLocked(t, e, "bob", bobPassword, sprayer, DefaultLockoutDuration)
+}
+
 // Parallel guesses must not get past the limit while the first ones are
 // still being checked.
 func TestParallelGuessesStayWithinTheLimit(t *testing.T) {

@@ -14,40 +14,41 @@ import (
 func (h harness) testAttempts(t *testing.T) {
 	lim := store.AttemptLimit{Max: 3, Window: 10 * time.Minute, Lockout: 15 * time.Minute}
 
-	// at is a test's store and start time T.
+	// at is a test's store, start time T and limit.
 	type at struct {
-		t *testing.T
-		s store.Store
-		T time.Time
+		t   *testing.T
+		s   store.Store
+		T   time.Time
+		lim store.AttemptLimit
 	}
-	open := func(t *testing.T) at { return at{t, h.store(t), now()} }
-	begin := func(a at, key string, when time.Time) (bool, time.Duration) {
+	open := func(t *testing.T) *at { return &at{t, h.store(t), now(), lim} }
+	begin := func(a *at, key string, when time.Time) (bool, time.Duration) {
 		a.t.Helper()
-		ok, retry, err := a.s.BeginAttempt(a.t.Context(), key, when, lim)
+		ok, retry, err := a.s.BeginAttempt(a.t.Context(), key, when, a.lim)
 		mustErr(a.t, "BeginAttempt", err, nil)
 		if ok != (retry == 0) {
 			a.t.Fatalf("BeginAttempt(%q) = %v with retry %v", key, ok, retry)
 		}
 		return ok, retry
 	}
-	end := func(a at, key string, when time.Time, o store.AttemptOutcome) {
+	end := func(a *at, key string, when time.Time, o store.AttemptOutcome) {
 		a.t.Helper()
-		mustErr(a.t, "EndAttempt", a.s.EndAttempt(a.t.Context(), key, when, lim, o), nil)
+		mustErr(a.t, "EndAttempt", a.s.EndAttempt(a.t.Context(), key, when, a.lim, o), nil)
 	}
-	allowed := func(a at, key string, when time.Time) {
+	allowed := func(a *at, key string, when time.Time) {
 		a.t.Helper()
 		if ok, retry := begin(a, key, when); !ok {
 			a.t.Fatalf("%q at +%v: refused for %v, want allowed", key, when.Sub(a.T), retry)
 		}
 	}
-	refused := func(a at, key string, when time.Time, wantRetry time.Duration) {
+	refused := func(a *at, key string, when time.Time, wantRetry time.Duration) {
 		a.t.Helper()
 		ok, retry := begin(a, key, when)
 		if ok || (wantRetry > 0 && retry != wantRetry) || retry <= 0 {
 			a.t.Fatalf("%q at +%v: allowed %v, retry %v; want refused for %v", key, when.Sub(a.T), ok, retry, wantRetry)
 		}
 	}
-	fail := func(a at, key string, when time.Time, n int) {
+	fail := func(a *at, key string, when time.Time, n int) {
 		a.t.Helper()
 		for range n {
 			allowed(a, key, when)
@@ -70,10 +71,13 @@ func (h harness) testAttempts(t *testing.T) {
 
 	t.Run("a lockout ends after its duration, with the failures that caused it", func(t *testing.T) {
 		a := open(t)
+		// A lockout shorter than the window, so its failures would
+		// still be inside the window when it ends.
+		a.lim.Lockout = a.lim.Window / 2
 		T := a.T
 		fail(a, "k", T, lim.Max)
-		refused(a, "k", T, lim.Lockout)
-		after := T.Add(lim.Lockout)
+		refused(a, "k", T, a.lim.Lockout)
+		after := T.Add(a.lim.Lockout)
 		// Max-1 new failures do not lock again: the old ones are gone.
 		fail(a, "k", after, lim.Max-1)
 		allowed(a, "k", after)
