@@ -1,6 +1,7 @@
 package badger
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -66,24 +67,43 @@ func checkAttemptLimit(lim store.AttemptLimit) error {
 
 // updateAttempt reads key's record, lets step change it and writes it back
 // in one transaction: deleted when it holds nothing, else with a TTL that
-// ends when its last lockout or window does. step may run more than once
-// (a conflict re-runs the transaction) and must set its results anew.
+// ends when its last lockout or window does, and not written at all when
+// unchanged (a refusal), so a flood of refused attempts costs no writes.
+// step may run more than once (a conflict re-runs the transaction) and
+// must set its results anew.
 func (d *DB) updateAttempt(ctx context.Context, key string, now time.Time, lim store.AttemptLimit, step func(*attemptRecord, int64)) error {
 	k := attemptKey(key)
 	t := now.UnixNano()
 	return d.groupWrite(ctx, func(txn *badgerdb.Txn) error {
 		var r attemptRecord
-		if err := get(txn, k, "attempts", &r); err != nil && !errors.Is(err, store.ErrNotFound) {
+		var old []byte
+		item, err := txn.Get(k)
+		switch {
+		case errors.Is(err, badgerdb.ErrKeyNotFound):
+		case err != nil:
 			return err
+		default:
+			if old, err = item.ValueCopy(nil); err != nil {
+				return err
+			}
+			if err := decodeBytes(old, &r); err != nil {
+				return err
+			}
 		}
 		step(&r, t)
 		end := r.until(lim)
 		if end <= t {
+			if old == nil {
+				return nil
+			}
 			return txn.Delete(k)
 		}
 		val, err := encode(&r)
 		if err != nil {
 			return err
+		}
+		if bytes.Equal(val, old) {
+			return nil
 		}
 		// The TTL is relative: now is the caller's clock, Badger's is the
 		// wall clock, and a record must not vanish early if they differ.

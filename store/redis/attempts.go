@@ -21,7 +21,7 @@ var (
 // max, window ms, lockout ms, step ("begin", "fail", "ok", "cancel"). The
 // counter is a string "lockedUntil|failures|reservations", the lists
 // comma-separated ms, expiring when its last lockout or window ends (and
-// deleted when empty). It replies {1, 0} (reserved, or settled) or
+// deleted when empty; not written when unchanged). It replies {1, 0} (reserved, or settled) or
 // {0, retry ms} (refused). Same rules as store/badger's attempts.go.
 var attemptScript = goredis.NewScript(`
 local now, maxn, win, lock, op = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
@@ -82,15 +82,19 @@ local last = l
 for _, t in ipairs(f) do last = math.max(last, t + win) end
 for _, t in ipairs(p) do last = math.max(last, t + win) end
 if last <= now then
-  redis.call('DEL', KEYS[1])
-else
-  local function join(ts)
-    local out = {}
-    for i, t in ipairs(ts) do out[i] = string.format('%.0f', t) end
-    return table.concat(out, ',')
-  end
-  redis.call('SET', KEYS[1], string.format('%.0f', l) .. '|' .. join(f) .. '|' .. join(p),
-    'PX', string.format('%.0f', last - now))
+  if raw then redis.call('DEL', KEYS[1]) end
+  return reply
+end
+local function join(ts)
+  local out = {}
+  for i, t in ipairs(ts) do out[i] = string.format('%.0f', t) end
+  return table.concat(out, ',')
+end
+local v = string.format('%.0f', l) .. '|' .. join(f) .. '|' .. join(p)
+-- Unchanged (a refusal): no write, so a flood of refused attempts costs
+-- no replication or AOF traffic.
+if v ~= raw then
+  redis.call('SET', KEYS[1], v, 'PX', string.format('%.0f', last - now))
 end
 return reply
 `)
