@@ -31,6 +31,7 @@ func (s *Server) newLogin(prefix string, pages *provider.Pages) (*login.Manager,
 	return login.New(login.Config{
 		Pages:      pages,
 		Sessions:   s.store,
+		Attempts:   s.store,
 		Passwords:  s.passwords,
 		SessionTTL: time.Duration(s.cfg.SessionTTL),
 		CookieName: sessionCookieName(s.name),

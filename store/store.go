@@ -206,6 +206,59 @@ type NonceStore interface {
 	UseNonce(ctx context.Context, key string, ttl time.Duration) (fresh bool, err error)
 }
 
+// AttemptLimit is the policy an AttemptStore counts by. The store keeps no
+// policy of its own: the caller passes it with every call, and every call
+// on one key must pass the same one.
+type AttemptLimit struct {
+	// Max failures within Window lock the key for Lockout.
+	Max     int
+	Window  time.Duration
+	Lockout time.Duration
+}
+
+// AttemptOutcome is how an attempt reserved by BeginAttempt ended.
+type AttemptOutcome uint8
+
+// Attempt outcomes.
+const (
+	// AttemptFailed keeps the reservation as a failure, and locks the key
+	// once it has Max failures within the window.
+	AttemptFailed AttemptOutcome = iota + 1
+	// AttemptSucceeded clears the key: its failures and any lockout.
+	AttemptSucceeded
+	// AttemptCancelled returns the reservation uncounted: the attempt got
+	// no answer (a store error elsewhere), or it succeeded but must not
+	// clear this key (a login's address key).
+	AttemptCancelled
+)
+
+// AttemptStore counts failed login attempts per key (a username, a client
+// address), so that every node sharing the store shares the counts and a
+// guesser cannot spread guesses over nodes. Each call is one atomic step
+// on one key.
+//
+// An attempt is reserved by BeginAttempt before the password is checked
+// and counts as a failure in advance, so concurrent attempts (on any node)
+// cannot get more than Max guesses past the check; EndAttempt settles it.
+// A crash between the two leaves the reservation counting as a failure
+// until Window has passed: fail-safe, at most one guess less for a while.
+//
+// Times are the caller's (now), so a test can move the clock and so every
+// node counts by its own, NTP-synchronized clock; a node whose clock is
+// off shifts the windows it sees by that much. Records are bounded by
+// expiry in the store (they live until the lockout or the newest failure
+// or reservation's window is over), not by a count of keys. A key of any
+// length and content is fine; backends may store only its hash.
+type AttemptStore interface {
+	// BeginAttempt reserves an attempt under key, or refuses it while the
+	// key is locked or has no attempts left (Max failures and reservations
+	// within the window), with how long until one may be allowed.
+	BeginAttempt(ctx context.Context, key string, now time.Time, lim AttemptLimit) (ok bool, retryAfter time.Duration, err error)
+	// EndAttempt settles one reservation of key with outcome o. Without a
+	// reservation (it expired) a failure still counts.
+	EndAttempt(ctx context.Context, key string, now time.Time, lim AttemptLimit, o AttemptOutcome) error
+}
+
 // SessionStore keeps browser login sessions.
 type SessionStore interface {
 	SaveSession(ctx context.Context, s *Session) error
@@ -267,6 +320,7 @@ type Store interface {
 	SessionStore
 	ConsentStore
 	KeyStore
+	AttemptStore
 	ChangeCounter
 	Close() error
 }

@@ -53,11 +53,16 @@
 // applies the same counters to passwords checked elsewhere (the OAuth 2
 // password grant), refusing with provider.ErrTooManyAttempts.
 //
-// Counters live in memory: they start empty after a restart and are not
-// shared between servers. At most MaxTrackedKeys (default 100,000) keys
-// are tracked; past that the least recently updated is forgotten first.
-// While a username is locked its real owner is locked out as well; that is
-// the price of stopping an online guesser, and it ends by itself.
+// Counters live in the store (Config.Attempts, a store.AttemptStore), one
+// atomic step per call and key, so they survive a restart and every server
+// sharing the store (several nodes on one Redis) shares them: guesses
+// spread over nodes count together. The store bounds them by expiry, not
+// by a number of keys. If the store cannot count, the attempt is refused
+// (503 on the form, a store error from CheckPassword) without checking
+// the password; a reservation a crash left unsettled counts as a failure
+// until the window has passed. While a username is locked its real owner
+// is locked out as well; that is the price of stopping an online guesser,
+// and it ends by itself.
 //
 // Failed attempts are audited as "login_failed" (with the username, never
 // the password), refusals as "login_refused" with a reason, and successful

@@ -151,6 +151,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	cfg := Config{
 		Pages:     e.pages,
 		Sessions:  e.sessions,
+		Attempts:  db,
 		Passwords: e.checker,
 		Clock:     e.clock.Now,
 		Audit:     e.events.add,

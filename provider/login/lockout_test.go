@@ -122,10 +122,55 @@ func TestLockoutNumbersAreConfigurable(t *testing.T) {
 	expectLocked(t, e, "alice", alicePassword, "198.51.100.1:4000", 90*time.Second)
 	e.clock.Advance(90 * time.Second)
 	expectSignIn(t, e, "alice", alicePassword, "198.51.100.1:4000")
-	// ClientIP returned "" (no header): only usernames were counted.
-	if e.m.limit.size() != 0 {
-		t.Fatalf("%d keys tracked, want 0", e.m.limit.size())
+	// ClientIP returned "" (no header): only usernames were counted, so
+	// those failures from "nowhere" did not lock out bob.
+	fail(t, e, "alice", "198.51.100.1:4000", 1)
+	expectSignIn(t, e, "bob", bobPassword, "198.51.100.1:4000")
+}
+
+// The username "x" and the address "x" are different counters.
+func TestUsernameAndAddressCountApart(t *testing.T) {
+	e := newEnv(t, nil)
+	const ip = "198.51.100.66"
+	for i := range DefaultMaxFailures {
+		fail(t, e, ip, fmt.Sprintf("203.0.113.%d:4000", i+1), 1)
 	}
+	expectLocked(t, e, ip, "x", "203.0.113.99:4000", DefaultLockoutDuration)
+	expectSignIn(t, e, "alice", alicePassword, ip+":4000")
+}
+
+// A refused attempt counts under none of its keys: knocking on a locked
+// username from an address does not lock the address.
+func TestRefusedAttemptsCountNowhere(t *testing.T) {
+	e := newEnv(t, nil)
+	for i := range DefaultMaxFailures {
+		fail(t, e, "alice", fmt.Sprintf("198.51.100.%d:4000", i+1), 1)
+	}
+	const addr = "203.0.113.7:4000"
+	for range 2 * DefaultMaxFailures {
+		expectLocked(t, e, "alice", alicePassword, addr, DefaultLockoutDuration)
+	}
+	expectSignIn(t, e, "bob", bobPassword, addr)
+}
+
+// A success clears its username's count, not its address's: one known
+// account does not buy a password sprayer fresh guesses.
+func TestSuccessDoesNotResetTheAddressCount(t *testing.T) {
+	e := newEnv(t, nil)
+	const sprayer = "198.51.100.66:4000"
+	for i := range DefaultMaxFailures - 1 {
+		fail(t, e, fmt.Sprintf("guess%d", i), sprayer, 1)
+	}
+	expectSignIn(t, e, "alice", alicePassword, sprayer)
+	fail(t, e, "carol", sprayer, 1)
+	expectLocked(t, e, "bob", bobPassword, sprayer, DefaultLockoutDuration)
+
+	// When both keys are locked, Retry-After is the longer wait.
+	e.clock.Advance(5 * time.Minute)
+	for i := range DefaultMaxFailures {
+		fail(t, e, "bob", fmt.Sprintf("203.0.113.%d:4000", i+1), 1)
+	}
+	expectLocked(t, e, "bob", bobPassword, sprayer, DefaultLockoutDuration)
 }
 
 // Parallel guesses must not get past the limit while the first ones are
@@ -158,40 +203,6 @@ func TestParallelGuessesStayWithinTheLimit(t *testing.T) {
 	}
 	if counts[http.StatusUnauthorized]+counts[http.StatusTooManyRequests] != n || counts[http.StatusUnauthorized] == 0 {
 		t.Fatalf("status counts %v", counts)
-	}
-}
-
-func TestLimiterIsBounded(t *testing.T) {
-	l := newLimiter(2, time.Minute, time.Minute, 3)
-	now := time.Now()
-	for i := range 10 {
-		k := fmt.Sprintf("k%d", i)
-		if ok, _ := l.begin(now, k); !ok {
-			t.Fatalf("%s refused", k)
-		}
-		l.end(now, failed, "", k)
-	}
-	if l.size() != 3 {
-		t.Fatalf("%d keys tracked, want 3", l.size())
-	}
-	// The newest keys are kept: k9 has one failure, a second locks it.
-	l.end(now, failed, "", "k9")
-	if ok, retry := l.begin(now, "k9"); ok || retry != time.Minute {
-		t.Fatalf("k9: ok %v retry %v, want locked for 1m", ok, retry)
-	}
-	// The oldest were dropped: k0 starts again from zero.
-	if ok, _ := l.begin(now, "k0"); !ok {
-		t.Fatal("k0 refused after eviction")
-	}
-}
-
-func TestLimiterForgetsCleanKeys(t *testing.T) {
-	l := newLimiter(5, time.Minute, time.Minute, 100)
-	now := time.Now()
-	l.begin(now, "user:a", "addr:x")
-	l.end(now, succeeded, "user:a", "user:a", "addr:x")
-	if l.size() != 0 {
-		t.Fatalf("%d keys tracked after a clean success", l.size())
 	}
 }
 

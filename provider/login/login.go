@@ -104,12 +104,14 @@ func (m *Manager) postLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	userKey := "user:" + username
-	keys := []string{userKey}
-	if ip := m.cfg.ClientIP(r); ip != "" {
-		keys = append(keys, "addr:"+addressKey(ip))
+	keys := attemptKeys(username, m.cfg.ClientIP(r))
+	ok, retry, err := m.begin(r.Context(), keys)
+	if err != nil {
+		// Fail closed: no password is checked without its count.
+		page.Error = msgStoreErr
+		m.showLogin(w, r, http.StatusServiceUnavailable, page)
+		return
 	}
-	ok, retry := m.limit.begin(m.now(), keys...)
 	if !ok {
 		m.audit(provider.Event{Name: "login_refused", User: username, Reason: "too many attempts"})
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10))
@@ -118,7 +120,7 @@ func (m *Manager) postLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	result := aborted
-	defer func() { m.limit.end(m.now(), result, userKey, keys...) }()
+	defer func() { m.end(r.Context(), result, keys) }()
 
 	good, err := m.cfg.Passwords.CheckPassword(r.Context(), username, password)
 	if err != nil {

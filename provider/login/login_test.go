@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/store"
+	"github.com/caddy-oauth/caddy-oauth/store/badger"
 )
 
 func TestLoginStartsASessionWithASafeCookie(t *testing.T) {
@@ -343,18 +345,48 @@ func TestLoginAndLogoutRefuseOtherMethods(t *testing.T) {
 
 func TestLoginReportsStoreFailureWithoutCountingIt(t *testing.T) {
 	e := newEnv(t, nil)
-	b := e.browser("192.0.2.1:5000")
-	tok := csrfOf(t, b.do(http.MethodGet, DefaultLoginPath, nil))
-	if err := e.db.Close(); err != nil {
+	// The users' store fails; the counters' store works.
+	broken, err := badger.Open(badger.Options{InMemory: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if err := broken.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.checker.users = broken
+	b := e.browser("192.0.2.1:5000")
+	tok := csrfOf(t, b.do(http.MethodGet, DefaultLoginPath, nil))
 	for range DefaultMaxFailures + 1 {
 		rec := b.do(http.MethodPost, DefaultLoginPath, url.Values{"username": {"alice"}, "password": {alicePassword}, "csrf_token": {tok}})
 		if rec.Code != http.StatusServiceUnavailable || b.session() != "" {
 			t.Fatalf("status %d with a closed store, want 503", rec.Code)
 		}
 	}
-	if e.m.limit.size() != 0 {
-		t.Fatal("store failures were counted as login failures")
+	e.checker.users = e.db
+	// Neither alice nor the address was locked by those.
+	expectSignIn(t, e, "alice", alicePassword, "192.0.2.1:5000")
+}
+
+// Without its counters a login is refused, the password unchecked: an
+// unreachable store must not switch the lockout off.
+func TestLoginFailsClosedWithoutTheCounters(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.ContextClientIP = func(ctx context.Context) string { s, _ := ctx.Value(ctxAddr{}).(string); return s }
+	})
+	b := e.browser("192.0.2.1:5000")
+	tok := csrfOf(t, b.do(http.MethodGet, DefaultLoginPath, nil))
+	if err := e.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rec := b.do(http.MethodPost, DefaultLoginPath, url.Values{"username": {"alice"}, "password": {alicePassword}, "csrf_token": {tok}})
+	if rec.Code != http.StatusServiceUnavailable || b.session() != "" {
+		t.Fatalf("status %d with the counters' store closed, want 503", rec.Code)
+	}
+	ctx := context.WithValue(context.Background(), ctxAddr{}, "192.0.2.1")
+	if ok, err := e.m.CheckPassword(ctx, "alice", alicePassword); ok || err == nil || errors.Is(err, provider.ErrTooManyAttempts) {
+		t.Fatalf("CheckPassword with the counters' store closed: %v, %v; want a store error", ok, err)
+	}
+	if n := e.checker.calls.Load(); n != 0 {
+		t.Fatalf("%d passwords checked without their count", n)
 	}
 }

@@ -25,10 +25,9 @@ const (
 	DefaultMaxFailures     = 5
 	DefaultFailureWindow   = 15 * time.Minute
 	DefaultLockoutDuration = 15 * time.Minute
-	DefaultMaxTrackedKeys  = 100_000
 )
 
-// Config sets up a Manager. Pages, Sessions and Passwords are required;
+// Config sets up a Manager. Pages, Sessions, Attempts and Passwords are required;
 // every other zero value means the documented default.
 type Config struct {
 	// Pages renders the login and logout pages and makes the login form's
@@ -36,6 +35,10 @@ type Config struct {
 	Pages *provider.Pages
 	// Sessions keeps login sessions (by the SHA-256 of the cookie value).
 	Sessions store.SessionStore
+	// Attempts keeps the brute-force counters, per username and per
+	// address. Managers sharing one (several servers on one Redis) share
+	// the counts, so guesses spread over servers still lock an account.
+	Attempts store.AttemptStore
 	// Passwords verifies a username and password.
 	Passwords provider.PasswordChecker
 
@@ -82,25 +85,22 @@ type Config struct {
 	MaxFailures     int
 	FailureWindow   time.Duration
 	LockoutDuration time.Duration
-	// MaxTrackedKeys bounds the lockout counters' memory (default 100,000
-	// usernames and addresses; the least recently updated go first).
-	MaxTrackedKeys int
 }
 
 // Manager serves the login and logout pages and tells who is signed in.
 // It is safe for concurrent use.
 type Manager struct {
 	cfg   Config
-	limit *limiter
+	limit store.AttemptLimit
 }
 
 // New checks cfg, fills in defaults and returns a Manager.
 func New(cfg Config) (*Manager, error) {
-	if cfg.Pages == nil || cfg.Sessions == nil || cfg.Passwords == nil {
-		return nil, errors.New("login: Pages, Sessions and Passwords are required")
+	if cfg.Pages == nil || cfg.Sessions == nil || cfg.Attempts == nil || cfg.Passwords == nil {
+		return nil, errors.New("login: Pages, Sessions, Attempts and Passwords are required")
 	}
 	if cfg.SessionTTL < 0 || cfg.FormTTL < 0 || cfg.FailureWindow < 0 || cfg.LockoutDuration < 0 ||
-		cfg.MaxFailures < 0 || cfg.MaxTrackedKeys < 0 {
+		cfg.MaxFailures < 0 {
 		return nil, errors.New("login: durations and limits must not be negative")
 	}
 	setDefault(&cfg.SessionTTL, DefaultSessionTTL)
@@ -108,7 +108,6 @@ func New(cfg Config) (*Manager, error) {
 	setDefault(&cfg.FailureWindow, DefaultFailureWindow)
 	setDefault(&cfg.LockoutDuration, DefaultLockoutDuration)
 	setDefault(&cfg.MaxFailures, DefaultMaxFailures)
-	setDefault(&cfg.MaxTrackedKeys, DefaultMaxTrackedKeys)
 	setDefault(&cfg.CookieName, DefaultCookieName)
 	setDefault(&cfg.LoginPath, DefaultLoginPath)
 	setDefault(&cfg.LogoutPath, DefaultLogoutPath)
@@ -134,7 +133,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	return &Manager{
 		cfg:   cfg,
-		limit: newLimiter(cfg.MaxFailures, cfg.FailureWindow, cfg.LockoutDuration, cfg.MaxTrackedKeys),
+		limit: store.AttemptLimit{Max: cfg.MaxFailures, Window: cfg.FailureWindow, Lockout: cfg.LockoutDuration},
 	}, nil
 }
 

@@ -10,21 +10,24 @@ import (
 // (the OAuth 2 password grant) under the login form's brute-force limits,
 // so the token endpoint is not a way around them: the same counters per
 // username and per address (Config.ContextClientIP), and while either is
-// locked provider.ErrTooManyAttempts without checking the password. It
-// makes the Manager a provider.PasswordChecker.
+// locked provider.ErrTooManyAttempts without checking the password. An
+// error of the counters' store is returned as is, the password unchecked.
+// It makes the Manager a provider.PasswordChecker.
 func (m *Manager) CheckPassword(ctx context.Context, username, password string) (bool, error) {
-	userKey := "user:" + username
-	keys := []string{userKey}
+	ip := ""
 	if m.cfg.ContextClientIP != nil {
-		if ip := m.cfg.ContextClientIP(ctx); ip != "" {
-			keys = append(keys, "addr:"+addressKey(ip))
-		}
+		ip = m.cfg.ContextClientIP(ctx)
 	}
-	if ok, _ := m.limit.begin(m.now(), keys...); !ok {
+	keys := attemptKeys(username, ip)
+	ok, _, err := m.begin(ctx, keys)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
 		return false, provider.ErrTooManyAttempts
 	}
 	result := aborted
-	defer func() { m.limit.end(m.now(), result, userKey, keys...) }()
+	defer func() { m.end(ctx, result, keys) }()
 	good, err := m.cfg.Passwords.CheckPassword(ctx, username, password)
 	switch {
 	case err != nil:

@@ -226,6 +226,7 @@ func TestNewValidatesConfig(t *testing.T) {
 	}{
 		{"Pages is required", func(c *Config) { c.Pages = nil }},
 		{"Sessions is required", func(c *Config) { c.Sessions = nil }},
+		{"Attempts is required", func(c *Config) { c.Attempts = nil }},
 		{"Passwords is required", func(c *Config) { c.Passwords = nil }},
 		{"a negative TTL is refused", func(c *Config) { c.SessionTTL = -time.Second }},
 		{"a negative limit is refused", func(c *Config) { c.MaxFailures = -1 }},
@@ -244,14 +245,14 @@ func TestNewValidatesConfig(t *testing.T) {
 			}
 		})
 	}
-	m, err := New(Config{Pages: &provider.Pages{}, Sessions: e.db, Passwords: e.checker})
+	m, err := New(Config{Pages: &provider.Pages{}, Sessions: e.db, Attempts: e.db, Passwords: e.checker})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := m.cfg
 	if c.SessionTTL != 12*time.Hour || c.CookieName != "caddy_oauth_session" || c.LoginPath != "/oauth/login" ||
 		c.LogoutPath != "/oauth/logout" || c.MaxFailures != 5 || c.FailureWindow != 15*time.Minute ||
-		c.LockoutDuration != 15*time.Minute || c.MaxTrackedKeys != 100_000 {
+		c.LockoutDuration != 15*time.Minute {
 		t.Fatalf("defaults %+v", c)
 	}
 }

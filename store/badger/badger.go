@@ -4,8 +4,9 @@
 //
 // Every write is durable before its method returns (SyncWrites). Badger v4
 // syncs its WAL once per transaction, so the issuing writes (tokens, codes,
-// sessions) and the OAuth 1 nonce records of concurrent callers are merged
-// into one transaction and one fsync by a group committer (groupcommit.go).
+// sessions), the OAuth 1 nonce records and the login attempt counters of
+// concurrent callers are merged into one transaction and one fsync by a
+// group committer (groupcommit.go).
 // Atomic operations are single optimistic transactions, retried on
 // conflict, so of two racing redemptions exactly one wins. Expiring items
 // carry a native Badger TTL, so the database stays bounded without a

@@ -15,7 +15,7 @@ import (
 // one write request but still syncs its WAL once per transaction, so
 // durable writes top out at the disk's sync rate however many callers
 // there are. The issuing writes (SaveToken(s), SaveCode, SaveSession) and
-// the nonce records of UseNonce therefore share transactions: while one commit is in progress, callers
+// the login attempt counters (attempts.go) therefore share transactions: while one commit is in progress, callers
 // queue their writes; when it is done, the committer goroutine applies
 // everything queued to ONE transaction, commits it durably (one sync) and
 // wakes each caller with its own result. A caller returns only after its
@@ -28,14 +28,15 @@ import (
 // its index entries.
 //
 // These writes read only to replace an item saved again under the same key
-// (putToken drops the old token's index entries) or to check that a nonce
-// is unused (UseNonce), and a transaction reads its own pending writes, so
+// (putToken drops the old token's index entries) or to update an attempt
+// counter (read, change, write back), and a transaction reads its own pending writes, so
 // requests merged into one transaction behave as if run one after the
 // other; a conflict with a concurrent transaction re-runs the batch, as
 // update would.
 
-// ErrClosed is returned by SaveToken, SaveTokens, SaveCode, SaveSession
-// and UseNonce (of a nonce it does not remember) once Close has begun.
+// ErrClosed is returned by SaveToken, SaveTokens, SaveCode, SaveSession,
+// BeginAttempt, EndAttempt and UseNonce (of a nonce it does not remember)
+// once Close has begun.
 var ErrClosed = errors.New("store/badger: database is closed")
 
 // writeReq is one caller's write waiting for the committer.

@@ -2,6 +2,7 @@ package badger
 
 import (
 	"crypto/rand"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -311,5 +312,53 @@ func TestNonceModesWriteWhereTheyPromise(t *testing.T) {
 		if err := d.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
+	}
+}
+
+// An attempt counter lives until its lockout or its last window ends,
+// measured from the caller's time (here far in the past) but placed on
+// the wall clock, and a counter holding nothing is deleted.
+func TestAttemptCountersCarryTheirTTL(t *testing.T) {
+	d := openMem(t, nil)
+	ctx := t.Context()
+	lim := store.AttemptLimit{Max: 2, Window: 10 * time.Minute, Lockout: 30 * time.Minute}
+	then := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	within := func(what string, key []byte, d0 time.Duration, f func()) {
+		t.Helper()
+		before := time.Now()
+		f()
+		after := time.Now()
+		got := ttlOf(t, d, key)
+		if lo, hi := badgerExpiry(before.Add(d0)), badgerExpiry(after.Add(d0)); got < lo || got > hi {
+			t.Errorf("%s: TTL = %d, want within [%d, %d]", what, got, lo, hi)
+		}
+	}
+	mustBegin := func() {
+		t.Helper()
+		if ok, _, err := d.BeginAttempt(ctx, "k", then, lim); !ok || err != nil {
+			t.Fatalf("BeginAttempt: %v, %v", ok, err)
+		}
+	}
+	end := func(o store.AttemptOutcome) {
+		t.Helper()
+		if err := d.EndAttempt(ctx, "k", then, lim, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	within("a reservation", attemptKey("k"), lim.Window, mustBegin)
+	within("a failure", attemptKey("k"), lim.Window, func() { end(store.AttemptFailed) })
+	mustBegin()
+	within("a lockout", attemptKey("k"), lim.Lockout, func() { end(store.AttemptFailed) })
+
+	// Cleared by a success; a reservation returned leaves nothing.
+	end(store.AttemptSucceeded)
+	mustBegin()
+	end(store.AttemptCancelled)
+	err := d.db.View(func(txn *badgerdb.Txn) error {
+		_, err := txn.Get(attemptKey("k"))
+		return err
+	})
+	if !errors.Is(err, badgerdb.ErrKeyNotFound) {
+		t.Fatalf("a clean counter is still stored: %v", err)
 	}
 }

@@ -23,6 +23,7 @@ const (
 	prefixSession     = "v1/session/" // + hex(hash)           → Session
 	prefixConsent     = "v1/consent/" // + esc(user)/esc(client) → Consent
 	prefixKey         = "v1/key/"     // + name                → raw bytes
+	prefixAttempt     = "v1/attempt/" // + hex(sha256(key))    → attemptRecord
 )
 
 var escaper = strings.NewReplacer("%", "%25", "/", "%2F")
@@ -54,6 +55,13 @@ func indexPrefix(kind, name string) []byte {
 func nonceKey(key string) []byte {
 	sum := sha256.Sum256([]byte(key))
 	return hashKey(prefixNonce, sum[:])
+}
+
+// attemptKey hashes the attempt counter's key: it embeds a username as
+// typed, which may be long, or be a password typed into the wrong field.
+func attemptKey(key string) []byte {
+	sum := sha256.Sum256([]byte(key))
+	return hashKey(prefixAttempt, sum[:])
 }
 
 func consentKey(user, clientID string) []byte {

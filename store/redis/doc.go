@@ -10,7 +10,9 @@
 // (a code hash: d + consumed flag), RotateRefresh's mark (the old token's
 // hash: d + rotated flag), ConsumeToken, RevokeToken, UseNonce (SET NX
 // PX), LoadOrCreateKey (SET NX, then GET), CreateClient and CreateUser
-// (HSETNX on the one hash holding all clients, resp. users). Scripts are
+// (HSETNX on the one hash holding all clients, resp. users), and each
+// BeginAttempt and EndAttempt (one script on the key's login attempt
+// counter, so every node counts one login's guesses together). Scripts are
 // sent as EVALSHA with EVAL as fallback. Commands are never retried by
 // the client: a script that ran but whose reply was lost must not run
 // twice (the winner of ConsumeCode would see its own code as replayed).
@@ -126,8 +128,8 @@
 // counted change on the others by up to the lease (3 s; Options has no
 // knob yet), and its own caches stop hitting until it can read the
 // stream again; it never serves a stale copy. Changes that need no
-// counting (new tokens, codes, nonces, sessions, consents, users) wait
-// for nobody.
+// counting (new tokens, codes, nonces, sessions, consents, users, login
+// attempt counters) wait for nobody.
 //
 // Errors: an unreachable Redis is ErrUnavailable (never
 // store.ErrNotFound), within about DialTimeout + Timeout. Open never

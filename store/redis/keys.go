@@ -29,6 +29,7 @@ import (
 //	code:<hex>     hash  code: d=JSON, c=consumed
 //	n:<hex sha256> string  a used OAuth 1 nonce
 //	s:<hex>        string  session JSON
+//	a:<hex sha256> string  login attempt counter (attempts.go)
 //	consent:<len(user)>:<user><client>  string  consent JSON
 //	key:<name>     string  server key bytes
 //	clients, users hash  id/username → JSON
@@ -50,6 +51,15 @@ func (k keys) session(hash []byte) string { return k.hashKey("s:", hash) }
 func (k keys) nonce(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return k.hashKey("n:", sum[:])
+}
+
+// attempt hashes the attempt counter's key: it embeds a username as typed,
+// which may be long, or be a password typed into the wrong field. One
+// script touches only this key, so it needs no hash tag to stay in one
+// slot, and the hex hash never contains a brace.
+func (k keys) attempt(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return k.hashKey("a:", sum[:])
 }
 
 func (k keys) family(name string) string { return k.p + "if:" + name }
