@@ -35,7 +35,7 @@ import (
 // update would.
 
 // ErrClosed is returned by SaveToken, SaveTokens, SaveCode, SaveSession,
-// BeginAttempt, EndAttempt and UseNonce (of a nonce it does not remember)
+// BeginAttempt, EndAttempt and UseNonce (of a nonce not already used)
 // once Close has begun.
 var ErrClosed = errors.New("store/badger: database is closed")
 

@@ -94,7 +94,8 @@ type bucketFile struct {
 	err       error // a failed write or sync: the file is broken
 }
 
-var errJournalClosed = errors.New("store/badger: nonce journal is closed")
+// errJournalClosed: the database is closing.
+var errJournalClosed = ErrClosed
 
 // openNonceJournal reads the journal in dir (creating dir), drops the
 // files of buckets that have ended, and returns the journal. dir "" keeps
