@@ -801,3 +801,44 @@ func TestReloadsLeakNothing(t *testing.T) {
 		t.Errorf("goroutines grew from %d to %d over 100 reloads", g0, g1)
 	}
 }
+
+// TestLoginLockoutSpansNodes: the login failure counters live in Redis,
+// so five wrong passwords spread over three nodes lock the account on
+// every node, the right password included.
+func TestLoginLockoutSpansNodes(t *testing.T) {
+	if caddyBin == "" {
+		redistest.StartServer(t)
+	}
+	rs := redistest.StartServer(t)
+	be := backend(t)
+	nodes := []*node{
+		startNode(t, "A", rs.Addr, "lockout:", "opaque", be),
+		startNode(t, "B", rs.Addr, "lockout:", "opaque", be),
+		startNode(t, "C", rs.Addr, "lockout:", "opaque", be),
+	}
+	c := newClient(t)
+	attempt := func(n *node, password string) *http.Response {
+		t.Helper()
+		resp, page := c.get(n, "/oauth/login")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("login page on %s: %d", n.name, resp.StatusCode)
+		}
+		action, form := pageForm(t, page)
+		form.Set("username", "alice")
+		form.Set("password", password)
+		resp, _ = c.post(n, action, form)
+		return resp
+	}
+	for i := range 5 {
+		n := nodes[i%3]
+		if resp := attempt(n, "not-wonderland"); resp.StatusCode == http.StatusSeeOther {
+			t.Fatalf("wrong password %d accepted on %s", i+1, n.name)
+		}
+	}
+	for _, n := range nodes {
+		resp := attempt(n, "wonderland")
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("right password on %s after five failures spread over the nodes: %d, want 429 with Retry-After", n.name, resp.StatusCode)
+		}
+	}
+}
