@@ -20,7 +20,8 @@ trap cleanup EXIT INT TERM
 
 command -v redis-server >/dev/null || { echo "redis-server not found: apt-get install redis-server" >&2; exit 1; }
 echo "building caddy with caddy-oauth..."
-go build -o "$work/caddy" ./examples/caddy
+mkdir -p "$work/bin"
+go build -o "$work/bin/caddy" ./examples/caddy
 
 # appendfsync always: a token answered survives a Redis crash (README,
 # "Running several instances").
@@ -31,11 +32,11 @@ for n in 1 2 3; do
 	mkdir -p "$work/node$n"
 	HOME="$work/node$n" XDG_DATA_HOME="$work/node$n" XDG_CONFIG_HOME="$work/node$n" \
 		NODE_PORT=809$n NODE_ADMIN=localhost:202$n \
-		"$work/caddy" run --config examples/cluster/Caddyfile --adapter caddyfile >"$work/node$n.log" 2>&1 &
+		"$work/bin/caddy" run --config examples/cluster/Caddyfile --adapter caddyfile >"$work/node$n.log" 2>&1 &
 	pids="$pids $!"
 done
 HOME="$work" XDG_DATA_HOME="$work" XDG_CONFIG_HOME="$work" \
-	"$work/caddy" run --config examples/cluster/Caddyfile.lb --adapter caddyfile >"$work/lb.log" 2>&1 &
+	"$work/bin/caddy" run --config examples/cluster/Caddyfile.lb --adapter caddyfile >"$work/lb.log" 2>&1 &
 pids="$pids $!"
 
 echo "redis 127.0.0.1:6390, nodes 127.0.0.1:8091-8093 (admin localhost:2021-2023), load balancer http://localhost:8090"
