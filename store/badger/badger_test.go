@@ -109,7 +109,10 @@ func runCrashChild(t *testing.T, dir, mode, prefix string, size, enough int) [][
 		}
 	}()
 	lines := read
-	killAt := time.After(3 * time.Second)
+	// The child gets 30 s to report its first item (a loaded CI machine,
+	// -race, a slow first fsync), then 3 s more at most.
+	killAt := time.After(30 * time.Second)
+	started := false
 	killed := false
 	kill := func() {
 		if !killed {
@@ -137,6 +140,10 @@ func runCrashChild(t *testing.T, dir, mode, prefix string, size, enough int) [][
 				continue // a line cut short by the kill
 			}
 			items = append(items, b)
+			if !started {
+				started = true
+				killAt = time.After(3 * time.Second)
+			}
 			if len(items) >= enough {
 				kill()
 			}
