@@ -45,6 +45,16 @@ func TestConformanceCluster(t *testing.T) {
 	})
 }
 
+// TestConformanceSentinel finds the primary through a Sentinel
+// (Options.MasterName), as a Sentinel-managed deployment does.
+func TestConformanceSentinel(t *testing.T) {
+	srv := redistest.StartServer(t)
+	sentinel := redistest.StartSentinel(t, srv, "mymaster")
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return open(t, Options{Addresses: []string{sentinel.Addr}, MasterName: "mymaster", KeyPrefix: freshPrefix(t)})
+	})
+}
+
 // TestPersistence reopens a Store on the same prefix against the same
 // server: everything the first Store wrote is Redis', not the Store's.
 func TestPersistence(t *testing.T) {

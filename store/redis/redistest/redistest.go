@@ -32,6 +32,9 @@ type Option func(*config)
 type config struct {
 	args    []string
 	cluster bool
+	// sentinel, if set, is the sentinel.conf to run redis-server in
+	// Sentinel mode with (it rewrites the file).
+	sentinel string
 }
 
 // AppendOnly makes the server write an append-only file fsynced on every
@@ -134,6 +137,9 @@ func (s *Server) launch() error {
 	if s.cfg.cluster {
 		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")
 	}
+	if s.cfg.sentinel != "" {
+		args = append([]string{s.cfg.sentinel, "--sentinel"}, args...)
+	}
 	args = append(args, s.cfg.args...) // later arguments win
 	cmd := exec.Command("redis-server", args...)
 	cmd.Dir = s.Dir
@@ -224,6 +230,20 @@ func (c *Cluster) Stop() {
 	for _, n := range c.Nodes {
 		n.Stop()
 	}
+}
+
+// StartSentinel starts a Redis Sentinel on a free loopback port that
+// monitors master under the name masterName (quorum 1), for clients that
+// find the primary through Sentinel.
+func StartSentinel(t testing.TB, master *Server, masterName string) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	conf := dir + "/sentinel.conf"
+	text := fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 5000\n", masterName, master.Port, masterName)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return start(t, config{sentinel: conf})
 }
 
 // StartCluster starts three cluster-enabled servers, joins them with
