@@ -842,3 +842,40 @@ func TestLoginLockoutSpansNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisStalled: a Redis that accepts connections but does not answer
+// (SIGSTOP) costs a request at most about dial_timeout + timeout (1 s + 1 s
+// in the example), answered 503; nothing unverified passes; when it
+// answers again, so do the nodes.
+func TestRedisStalled(t *testing.T) {
+	if caddyBin == "" {
+		redistest.StartServer(t)
+	}
+	rs := redistest.StartServer(t)
+	n := startNode(t, "A", rs.Addr, "stall:", "opaque", backend(t))
+	_, tr, _ := token(t, n, "demo-service", "demo-service-secret", url.Values{"grant_type": {"client_credentials"}})
+
+	rs.Pause()
+	defer rs.Resume()
+	start := time.Now()
+	s, body, hdr := token(t, n, "demo-service", "demo-service-secret", url.Values{"grant_type": {"client_credentials"}})
+	took := time.Since(start)
+	if s != http.StatusServiceUnavailable || body.Error != "temporarily_unavailable" || hdr.Get("Retry-After") == "" {
+		t.Errorf("token endpoint with Redis stalled: %d %+v", s, body)
+	}
+	if took > 5*time.Second {
+		t.Errorf("token endpoint took %v with Redis stalled, want about timeout (1s)", took)
+	}
+	if s := api(t, n, "never-issued-token-"+strconv.Itoa(int(start.UnixNano()))); s != http.StatusServiceUnavailable {
+		t.Errorf("unknown token with Redis stalled: %d, want 503 (it cannot be checked)", s)
+	}
+
+	rs.Resume()
+	deadline := time.Now().Add(20 * time.Second)
+	for api(t, n, tr.AccessToken) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("node did not recover within 20s of Redis answering again")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

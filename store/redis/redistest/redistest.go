@@ -196,6 +196,22 @@ func (s *Server) signal(kill bool) {
 	}
 }
 
+// Pause stops the server with SIGSTOP: connections stay open and nothing
+// answers, as with a Redis stuck in a slow command or a network stall.
+func (s *Server) Pause() { s.sendSignal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() { s.sendSignal(syscall.SIGCONT) }
+
+func (s *Server) sendSignal(sig syscall.Signal) {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd != nil {
+		cmd.Process.Signal(sig)
+	}
+}
+
 // Restart starts the server again on the same port and directory (after
 // Stop or Kill), so an append-only file is replayed.
 func (s *Server) Restart() {
