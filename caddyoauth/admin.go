@@ -43,9 +43,12 @@ const maxAdminBody = 64 << 10
 //	PUT    /oauth/<server>/users/<name>/password   set a stored user's password (204)
 //	DELETE /oauth/<server>/users/<name>            revoke their tokens and delete them
 //	POST   /oauth/<server>/revoke                  {"user"} or {"client_id"}: revoke all their tokens
+//	GET    /oauth/<server>/export                  a dump of the storage (admin_dump.go)
+//	POST   /oauth/<server>/import                  restore a dump (admin_dump.go)
 //
 // Bodies are JSON; errors are {"error": "..."} with a 4xx status for bad
-// input. Secrets and password hashes are never shown.
+// input. Secrets and password hashes are never shown, except by export:
+// a backup of the storage holds them as stored.
 type adminAPI struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -163,6 +166,12 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
+
+	case len(rest) == 1 && rest[0] == "export":
+		return serveExport(w, r, srv)
+
+	case len(rest) == 1 && rest[0] == "import":
+		return serveImport(w, r, srv)
 
 	case len(rest) == 1 && rest[0] == "revoke":
 		if r.Method != http.MethodPost {

@@ -25,8 +25,8 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "oauth",
-		Usage: "client|user|token <command> [--server <name>] [--address <admin> | --storage <dir>] ...",
-		Short: "Manages OAuth clients, users and tokens of the oauth app",
+		Usage: "client|user|token|export|import ... [--server <name>] [--address <admin> | --storage <dir>] ...",
+		Short: "Manages OAuth clients, users and tokens of the oauth app, and backs up its storage",
 		Long: `
 Registers OAuth clients, manages resource owners (users) and revokes tokens
 of an authorization server of the oauth app.
@@ -41,6 +41,8 @@ of an authorization server of the oauth app.
   caddy oauth user passwd <name> [--password <password>]
   caddy oauth user remove <name>
   caddy oauth token revoke --user <name> | --client <client_id>
+  caddy oauth export [--tokens] [-o <file>] [--offline]
+  caddy oauth import [--replace] [--offline] <file|->
 
 'client add' prints the new client_id and client_secret; the secret is shown
 this once and only its hash (and, for OAuth 1 signatures, an encrypted copy)
@@ -51,6 +53,9 @@ Without --password, 'user add' and 'user passwd' read the password from
 standard input (one line), or prompt for it twice without echo when run on a
 terminal; prefer that to --password, which leaves the password in the shell
 history and the process list.
+
+'export' and 'import' back up a server's storage and restore it, also
+into another backend (Badger to Redis): see 'caddy oauth export --help'.
 
 --server picks the server of the oauth app (default "default").
 
@@ -173,6 +178,7 @@ func buildOAuthCommand(cmd *cobra.Command) {
 	token.AddCommand(tokenRevoke)
 
 	cmd.AddCommand(client, user, token)
+	addDumpCommands(cmd)
 }
 
 // manageBackend is what the commands need, done either through the admin

@@ -196,6 +196,16 @@ type TokenStore interface {
 	// atomically (OAuth 1 temporary credentials exchanged for token
 	// credentials): of two concurrent calls exactly one succeeds.
 	ConsumeToken(ctx context.Context, hash []byte, kind TokenKind) (*Token, error)
+	// ListTokens calls fn with every live token of every kind, rotated
+	// refresh tokens included (their replay must still be detected), in
+	// no particular order; revoked, consumed and expired ones are left
+	// out. It is for backups (store/dump), not for request paths: it
+	// walks the whole store in batches, without a snapshot, so a token
+	// written meanwhile may or may not be seen, and a backend that scans
+	// (Redis' SCAN) may pass a token twice. fn runs outside the
+	// backend's transactions and may be slow; an error from it stops the
+	// walk and is returned.
+	ListTokens(ctx context.Context, fn func(*Token) error) error
 }
 
 // NonceStore remembers OAuth 1 nonces (RFC 5849 §3.3).
@@ -271,6 +281,9 @@ type ConsentStore interface {
 	PutConsent(ctx context.Context, c *Consent) error
 	GetConsent(ctx context.Context, user, clientID string) (*Consent, error)
 	DeleteConsent(ctx context.Context, user, clientID string) error
+	// ListConsents returns every remembered consent, sorted by user, then
+	// client (for backups).
+	ListConsents(ctx context.Context) ([]*Consent, error)
 }
 
 // KeyStore keeps server secrets that must survive restarts (the key OAuth 1
@@ -279,6 +292,18 @@ type KeyStore interface {
 	// LoadOrCreateKey returns the value stored under name, or stores and
 	// returns generate()'s value if there is none, atomically.
 	LoadOrCreateKey(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
+	// ListKeys returns every stored key with its value, sorted by name
+	// (for backups). There is deliberately no way to replace a key: a
+	// restore creates missing keys through LoadOrCreateKey, so it never
+	// overwrites a key a running node already uses.
+	ListKeys(ctx context.Context) ([]*Key, error)
+}
+
+// Key is a server secret as the KeyStore keeps it: the raw bytes under a
+// name (the server key that seals OAuth 1 secrets, JWT signing keys).
+type Key struct {
+	Name  string `json:"name"`
+	Value []byte `json:"value"`
 }
 
 // ChangeCounter lets a cache in front of the store tell whether its copy of

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("consents", h.testConsents)
 	t.Run("keys", h.testKeys)
 	t.Run("login attempts", h.testAttempts)
+	t.Run("listing", h.testListing)
 	t.Run("change counters", h.testVersions)
 	t.Run("races", h.testRaces)
 	t.Run("expiry", h.testExpiry)
