@@ -69,6 +69,9 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //			server_key        <secret>
 //			timestamp_window  <duration>
 //			allow_insecure_plaintext
+//			registration {                 # RFC 7591/7592; off unless present
+//				initial_access_token <token>  # or: open
+//			}
 //			verify_cache_size <entries>    # -1 disables
 //			oauth1_cache_size <entries>    # -1 disables
 //			user <username> <hash>
@@ -230,6 +233,10 @@ func (sc *ServerConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			sc.AllowInsecurePlaintext = true
+		case "registration":
+			if err := sc.unmarshalRegistration(d); err != nil {
+				return err
+			}
 		case "user":
 			var u UserConfig
 			if !d.Args(&u.Username, &u.PasswordHash) {
@@ -497,6 +504,34 @@ func (ro *RequireOAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if ro.Issuer != "" && ro.Server != "" {
 		return d.Err("require_oauth: server and issuer are mutually exclusive")
 	}
+	return nil
+}
+
+// unmarshalRegistration reads `registration { initial_access_token <t> | open }`.
+func (sc *ServerConfig) unmarshalRegistration(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	rc := new(RegistrationConfig)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "initial_access_token":
+			if err := oneArg(d, &rc.InitialAccessToken); err != nil {
+				return err
+			}
+		case "open":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			rc.Open = true
+		default:
+			return d.Errf("unrecognized registration option: %s", opt)
+		}
+	}
+	if err := rc.validate(); err != nil {
+		return d.Err(err.Error())
+	}
+	sc.Registration = rc
 	return nil
 }
 

@@ -144,6 +144,9 @@ func (h *OAuthServer) buildRoutes(en *engines) map[string]endpoint {
 	if en.o1 != nil {
 		eps = append(eps, en.o1.Endpoints(requestURL)...)
 	}
+	if en.dcr != nil {
+		eps = append(eps, en.dcr.Endpoints()...)
+	}
 	routes := make(map[string]endpoint, len(eps))
 	for _, e := range eps {
 		path := h.Prefix + e.Path

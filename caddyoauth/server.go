@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/dcr"
 	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
 	"github.com/caddy-oauth/caddy-oauth/provider/login"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
@@ -40,6 +41,7 @@ type Server struct {
 	clients   *provider.Clients
 	sealer    *provider.Sealer
 	pagesKey  []byte
+	dcrKey    []byte // derives RFC 7592 registration access tokens
 	passwords *passwordChecker
 	audit     provider.Auditor
 
@@ -65,6 +67,7 @@ type engines struct {
 	o1    *oauth1.Server
 	login *login.Manager
 	pages *provider.Pages
+	dcr   *dcr.Server // nil unless registration is configured
 }
 
 // mountPoint is where the oauth_server handler serves the endpoints.
@@ -129,6 +132,10 @@ func (s *Server) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	dcrKey, err := hkdf.Key(sha256.New, key, nil, "caddy-oauth registration v1", 32)
+	if err != nil {
+		return err
+	}
 	static, err := staticClients(s.cfg, sealer)
 	if err != nil {
 		return err
@@ -139,7 +146,7 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	s.mountMu.Lock()
 	defer s.mountMu.Unlock()
-	s.sealer, s.pagesKey, s.clients, s.passwords = sealer, pagesKey, provider.NewClients(s.store, static...), passwords
+	s.sealer, s.pagesKey, s.dcrKey, s.clients, s.passwords = sealer, pagesKey, dcrKey, provider.NewClients(s.store, static...), passwords
 	mp := mountPoint{}
 	if s.mounted != nil {
 		mp = *s.mounted
@@ -294,11 +301,16 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 		JWTKeyRotation: time.Duration(s.cfg.JWTKeyRotation),
 		Audience:       s.cfg.Audience,
 		CacheSize:      s.cfg.VerifyCacheSize,
+		// RFC 8414 §2 advertises the RFC 7591 endpoint when it is on.
+		RegistrationEndpoint: s.registrationEndpoint(prefix),
 	}, s.store, s.clients)
 	if err != nil {
 		return nil, err
 	}
 	e := &engines{o2: o2, login: lm, pages: pages}
+	if e.dcr, err = s.newRegistration(prefix, o2); err != nil {
+		return nil, err
+	}
 	if !s.cfg.oauth1Enabled() {
 		return e, nil
 	}

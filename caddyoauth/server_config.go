@@ -140,6 +140,9 @@ type ServerConfig struct {
 	// secrets themselves, so it is otherwise refused without TLS.
 	AllowInsecurePlaintext bool `json:"allow_insecure_plaintext,omitempty"`
 
+	// Dynamic client registration (RFC 7591/7592); off unless set.
+	Registration *RegistrationConfig `json:"registration,omitempty"`
+
 	storage Storage // the provisioned StorageRaw (or Badger)
 }
 
@@ -199,6 +202,11 @@ func (c *ServerConfig) validate() error {
 	}
 	if c.RefreshTokenTTL != nil && *c.RefreshTokenTTL < 0 {
 		return errors.New("refresh_token_ttl must not be negative (0 disables refresh tokens)")
+	}
+	if c.Registration != nil {
+		if err := c.Registration.validate(); err != nil {
+			return err
+		}
 	}
 	return c.validateSizes()
 }

@@ -13,6 +13,7 @@ type metadata struct {
 	RevocationEndpoint                         string   `json:"revocation_endpoint"`
 	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
 	JWKSURI                                    string   `json:"jwks_uri,omitempty"`
+	RegistrationEndpoint                       string   `json:"registration_endpoint,omitempty"`
 	ScopesSupported                            []string `json:"scopes_supported,omitempty"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	ResponseModesSupported                     []string `json:"response_modes_supported"`
@@ -54,6 +55,7 @@ func (s *Server) Metadata(w http.ResponseWriter, r *http.Request) {
 		CodeChallengeMethodsSupported:              []string{MethodS256, MethodPlain},
 		AuthorizationResponseIssParameterSupported: true,
 	}
+	m.RegistrationEndpoint = s.cfg.RegistrationEndpoint
 	if s.keys != nil {
 		// RFC 8414 §2: where the keys verifying the server's signatures
 		// are, here those of the JWT access tokens.

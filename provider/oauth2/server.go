@@ -110,6 +110,10 @@ type Config struct {
 	// Audience is the aud claim of JWT access tokens (RFC 9068 §3): the
 	// resource servers they are meant for. Empty means the issuer.
 	Audience []string
+
+	// RegistrationEndpoint, if set, is the absolute URL of the RFC 7591
+	// client registration endpoint, advertised in the metadata.
+	RegistrationEndpoint string
 }
 
 // Store is the part of store.Store the OAuth 2 engine uses: codes, tokens,
