@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("sessions", h.testSessions)
 	t.Run("consents", h.testConsents)
 	t.Run("keys", h.testKeys)
+	t.Run("device authorizations", h.testDevices)
 	t.Run("change counters", h.testVersions)
 	t.Run("races", h.testRaces)
 	t.Run("expiry", h.testExpiry)
