@@ -13,6 +13,7 @@ type metadata struct {
 	RevocationEndpoint                         string   `json:"revocation_endpoint"`
 	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
 	JWKSURI                                    string   `json:"jwks_uri,omitempty"`
+	DeviceAuthorizationEndpoint                string   `json:"device_authorization_endpoint,omitempty"`
 	ScopesSupported                            []string `json:"scopes_supported,omitempty"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	ResponseModesSupported                     []string `json:"response_modes_supported"`
@@ -53,6 +54,10 @@ func (s *Server) Metadata(w http.ResponseWriter, r *http.Request) {
 		IntrospectionEndpointAuthMethodsSupported:  []string{AuthSecretBasic, AuthSecretPost},
 		CodeChallengeMethodsSupported:              []string{MethodS256, MethodPlain},
 		AuthorizationResponseIssParameterSupported: true,
+	}
+	if s.grantEnabled(GrantDeviceCode) {
+		// RFC 8628 §4.
+		m.DeviceAuthorizationEndpoint = s.endpoint(PathDeviceAuthorization)
 	}
 	if s.keys != nil {
 		// RFC 8414 §2: where the keys verifying the server's signatures
