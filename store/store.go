@@ -188,15 +188,27 @@ type DeviceStore interface {
 	DecideDevice(ctx context.Context, userCodeHash []byte, user string, approve bool) (*DeviceAuthorization, error)
 	// PollDevice records a poll at now by the client clientID, atomically,
 	// and returns the authorization with LastPollAt = now:
-	//   - pending: if the previous poll was less than Interval before now,
-	//     Interval grows by step (stored) and slowDown is true;
+	//   - pending: if the previous poll was more than pace.Tolerance less
+	//     than Interval before now, Interval grows by pace.Step (stored)
+	//     and slowDown is true;
 	//   - approved: it is marked DeviceConsumed but returned with Status
 	//     DeviceApproved, so of any number of polls exactly one ever sees
 	//     DeviceApproved and may issue tokens;
 	//   - denied or consumed: returned as it is.
 	// An authorization of another client is ErrNotFound and is left as it
 	// was (the device code is bound to its client).
-	PollDevice(ctx context.Context, deviceCodeHash []byte, clientID string, now time.Time, step time.Duration) (d *DeviceAuthorization, slowDown bool, err error)
+	PollDevice(ctx context.Context, deviceCodeHash []byte, clientID string, now time.Time, pace DevicePace) (d *DeviceAuthorization, slowDown bool, err error)
+}
+
+// DevicePace is the slow_down rule PollDevice applies (RFC 8628 §3.5).
+type DevicePace struct {
+	// Step is added to the interval of a pending authorization polled
+	// too early.
+	Step time.Duration
+	// Tolerance forgives a poll that comes that much early: a client
+	// that waits exactly the interval reaches the server jittered by the
+	// network.
+	Tolerance time.Duration
 }
 
 // ClientStore keeps dynamically registered clients (static ones come from

@@ -16,9 +16,10 @@ import (
 // protects the grant (RFC 8628 §3.1). Off unless Config.Grants lists it.
 var deviceCodeGrant = grantType{name: GrantDeviceCode, public: true, handle: (*Server).grantDeviceCode}
 
-// slowDownStep is what a poll that came too early adds to the interval
-// (RFC 8628 §3.5).
-const slowDownStep = 5 * time.Second
+// devicePace: a poll that came too early adds 5 seconds to the interval
+// (RFC 8628 §3.5); half a second early is network jitter of a client
+// that waits exactly the interval, and forgiven.
+var devicePace = store.DevicePace{Step: 5 * time.Second, Tolerance: 500 * time.Millisecond}
 
 // deviceError is one of RFC 8628 §3.5's token endpoint errors, all 400.
 func deviceError(code, desc string) *provider.Error {
@@ -36,7 +37,7 @@ func (s *Server) grantDeviceCode(ctx context.Context, client *store.Client, form
 	if value == "" {
 		return nil, provider.ErrInvalidRequest("device_code is required")
 	}
-	dev, slow, err := s.st.PollDevice(ctx, provider.HashToken(value), client.ID, s.now(), slowDownStep)
+	dev, slow, err := s.st.PollDevice(ctx, provider.HashToken(value), client.ID, s.now(), devicePace)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// The store forgets an authorization when it expires, so an

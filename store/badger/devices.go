@@ -102,7 +102,7 @@ var pollLocks [64]sync.Mutex
 // PollDevice reads, updates and writes the authorization in one
 // transaction, so of concurrent polls of an approved authorization one
 // commits the consumption and the others find it consumed.
-func (d *DB) PollDevice(ctx context.Context, deviceCodeHash []byte, clientID string, now time.Time, step time.Duration) (*store.DeviceAuthorization, bool, error) {
+func (d *DB) PollDevice(ctx context.Context, deviceCodeHash []byte, clientID string, now time.Time, pace store.DevicePace) (*store.DeviceAuthorization, bool, error) {
 	if len(deviceCodeHash) == 0 {
 		return nil, false, notFound("device authorization")
 	}
@@ -121,8 +121,8 @@ func (d *DB) PollDevice(ctx context.Context, deviceCodeHash []byte, clientID str
 			return notFound("device authorization")
 		}
 		found := dev.Status
-		if found == store.DevicePending && !dev.LastPollAt.IsZero() && now.Sub(dev.LastPollAt) < dev.Interval {
-			dev.Interval += step
+		if found == store.DevicePending && !dev.LastPollAt.IsZero() && now.Sub(dev.LastPollAt) < dev.Interval-pace.Tolerance {
+			dev.Interval += pace.Step
 			slow = true
 		}
 		dev.LastPollAt = now

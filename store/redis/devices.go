@@ -70,7 +70,7 @@ return {1, f[1], f[2], f[3], f[4], f[5]}
 `)
 
 // pollDeviceScript records a poll (store.DeviceStore.PollDevice). KEYS[1]
-// device; ARGV client id, now ms, step ms. The times are the engine's
+// device; ARGV client id, now ms, step ms, tolerance ms. The times are the engine's
 // clock, not Redis', since the engine's clock decides the interval.
 // Replies nil (none, or another client's) or {slow, d, status found, u,
 // iv, lp}.
@@ -79,7 +79,7 @@ local v = redis.call('HMGET', KEYS[1], 'd', 's', 'u', 'iv', 'lp', 'o')
 if not v[1] or v[6] ~= ARGV[1] then return false end
 local now, iv, lp = tonumber(ARGV[2]), tonumber(v[4]), tonumber(v[5])
 local slow = 0
-if v[2] == 'pending' and lp > 0 and now - lp < iv then
+if v[2] == 'pending' and lp > 0 and now - lp < iv - tonumber(ARGV[4]) then
   iv = iv + tonumber(ARGV[3])
   slow = 1
 end
@@ -175,9 +175,9 @@ func (s *Store) DecideDevice(ctx context.Context, userCodeHash []byte, user stri
 }
 
 // PollDevice records the poll in one script on the authorization.
-func (s *Store) PollDevice(ctx context.Context, deviceCodeHash []byte, clientID string, now time.Time, step time.Duration) (*store.DeviceAuthorization, bool, error) {
+func (s *Store) PollDevice(ctx context.Context, deviceCodeHash []byte, clientID string, now time.Time, pace store.DevicePace) (*store.DeviceAuthorization, bool, error) {
 	res, err := s.run(ctx, pollDeviceScript, []string{s.keys.device(deviceCodeHash)},
-		clientID, max(now.UnixMilli(), 1), step.Milliseconds())
+		clientID, max(now.UnixMilli(), 1), pace.Step.Milliseconds(), pace.Tolerance.Milliseconds())
 	if err != nil {
 		return nil, false, err
 	}

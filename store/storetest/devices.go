@@ -10,7 +10,7 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
-const deviceStep = 5 * time.Second
+var deviceStep = store.DevicePace{Step: 5 * time.Second}
 
 func sampleDevice(ttl time.Duration) *store.DeviceAuthorization {
 	issued := now()
@@ -92,32 +92,45 @@ func (h harness) testDevices(t *testing.T) {
 		mustEqual(t, "after a second decision", stored, &want)
 	})
 
-	t.Run("polling too fast while pending lengthens the interval", func(t *testing.T) {
-		s := h.store(t)
-		d := sampleDevice(time.Minute)
-		mustErr(t, "CreateDevice", s.CreateDevice(t.Context(), d), nil)
-		t0 := now()
-		steps := []struct {
-			at       time.Duration
-			slow     bool
-			interval time.Duration
-		}{
+	type pollStep struct {
+		at       time.Duration
+		slow     bool
+		interval time.Duration
+	}
+	for _, tc := range []struct {
+		name  string
+		pace  store.DevicePace
+		steps []pollStep
+	}{
+		{"polling too fast while pending lengthens the interval", deviceStep, []pollStep{
 			{0, false, 5 * time.Second},                // the first poll is never too fast
 			{5 * time.Second, false, 5 * time.Second},  // exactly the interval
 			{9 * time.Second, true, 10 * time.Second},  // 4s < 5s
 			{18 * time.Second, true, 15 * time.Second}, // 9s < 10s
 			{33 * time.Second, false, 15 * time.Second},
-		}
-		for i, st := range steps {
-			at := t0.Add(st.at)
-			got, slow, err := s.PollDevice(t.Context(), d.DeviceCodeHash, "tv", at, deviceStep)
-			mustErr(t, "PollDevice", err, nil)
-			if slow != st.slow || got.Interval != st.interval || got.Status != store.DevicePending || !got.LastPollAt.Equal(at) {
-				t.Fatalf("poll %d at +%v: slow %v, interval %v, status %d, last poll %v; want %v, %v, pending, %v",
-					i, st.at, slow, got.Interval, got.Status, got.LastPollAt, st.slow, st.interval, at)
+		}},
+		{"a poll early by no more than the tolerance is not too fast", store.DevicePace{Step: 5 * time.Second, Tolerance: time.Second}, []pollStep{
+			{0, false, 5 * time.Second},
+			{4 * time.Second, false, 5 * time.Second},                      // 1s early: forgiven
+			{7*time.Second + 999*time.Millisecond, true, 10 * time.Second}, // 1.001s early
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := h.store(t)
+			d := sampleDevice(time.Minute)
+			mustErr(t, "CreateDevice", s.CreateDevice(t.Context(), d), nil)
+			t0 := now()
+			for i, st := range tc.steps {
+				at := t0.Add(st.at)
+				got, slow, err := s.PollDevice(t.Context(), d.DeviceCodeHash, "tv", at, tc.pace)
+				mustErr(t, "PollDevice", err, nil)
+				if slow != st.slow || got.Interval != st.interval || got.Status != store.DevicePending || !got.LastPollAt.Equal(at) {
+					t.Fatalf("poll %d at +%v: slow %v, interval %v, status %d, last poll %v; want %v, %v, pending, %v",
+						i, st.at, slow, got.Interval, got.Status, got.LastPollAt, st.slow, st.interval, at)
+				}
 			}
-		}
-	})
+		})
+	}
 
 	t.Run("an approved authorization is redeemed by exactly one poll", func(t *testing.T) {
 		s := h.store(t)
