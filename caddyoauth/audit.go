@@ -46,8 +46,9 @@ func auditLogger(logger *zap.Logger) provider.Auditor {
 // attention; the rest is the normal record of issued and refused tokens.
 func auditLevel(name string) zapcore.Level {
 	switch name {
-	case "code_replayed", "refresh_reused", "nonce_replayed", "login_refused":
-		// login_refused: a lockout or a forged login form.
+	case "code_replayed", "refresh_reused", "nonce_replayed", "login_refused", "device_code_throttled":
+		// login_refused: a lockout or a forged login form;
+		// device_code_throttled: user codes being guessed.
 		return zapcore.WarnLevel
 	case "store_error":
 		return zapcore.ErrorLevel

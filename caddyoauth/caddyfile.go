@@ -10,6 +10,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 )
 
 func init() {
@@ -57,6 +59,8 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //			access_token_ttl  <duration>
 //			refresh_token_ttl <duration>   # 0 disables refresh tokens
 //			code_ttl          <duration>
+//			device_code_ttl   <duration>   # RFC 8628 device codes
+//			device_interval   <duration>   # RFC 8628 polling interval
 //			session_ttl       <duration>   # built-in login sessions
 //			token_format      opaque|jwt
 //			jwt_algorithm     EdDSA|ES256|RS256
@@ -64,7 +68,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //			audience          <aud...>
 //			scopes            <scope...>
 //			default_scopes    <scope...>
-//			grants            <grant...>
+//			grants            <grant...>   # device_code: RFC 8628's URN
 //			oauth1            on|off
 //			server_key        <secret>
 //			timestamp_window  <duration>
@@ -206,8 +210,16 @@ func (sc *ServerConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := listArgs(d, &sc.DefaultScopes); err != nil {
 				return err
 			}
+		case "device_code_ttl":
+			if err := durationArg(d, &sc.DeviceCodeTTL); err != nil {
+				return err
+			}
+		case "device_interval":
+			if err := durationArg(d, &sc.DeviceInterval); err != nil {
+				return err
+			}
 		case "grants":
-			if err := listArgs(d, &sc.Grants); err != nil {
+			if err := grantArgs(d, &sc.Grants); err != nil {
 				return err
 			}
 		case "oauth1":
@@ -294,7 +306,7 @@ func (cc *ClientConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		case "grants":
-			if err := listArgs(d, &cc.Grants); err != nil {
+			if err := grantArgs(d, &cc.Grants); err != nil {
 				return err
 			}
 		case "rsa_public_key":
@@ -569,6 +581,25 @@ func listArgs(d *caddyfile.Dispenser, dst *[]string) error {
 		return d.ArgErr()
 	}
 	*dst = append(*dst, args...)
+	return nil
+}
+
+// grantShortNames are the grant types the Caddyfile may name by a short
+// word instead of their URN (DESIGN §2); the JSON has the URN.
+var grantShortNames = map[string]string{"device_code": oauth2.GrantDeviceCode}
+
+// grantArgs reads grant types, expanding short names.
+func grantArgs(d *caddyfile.Dispenser, dst *[]string) error {
+	var grants []string
+	if err := listArgs(d, &grants); err != nil {
+		return err
+	}
+	for _, g := range grants {
+		if urn, ok := grantShortNames[g]; ok {
+			g = urn
+		}
+		*dst = append(*dst, g)
+	}
 	return nil
 }
 

@@ -27,7 +27,10 @@ const defaultUserFrom = "{http.auth.user.id}"
 // OAuthServer serves the endpoints of an authorization server of the oauth
 // app: OAuth 2 authorize, token, revoke and introspect, the RFC 8414
 // metadata, the JWK Set (/oauth2/jwks) when the server issues JWT access
-// tokens, and the OAuth 1.0a request token, authorize and access token
+// tokens, with the device grant enabled the RFC 8628 device authorization
+// endpoint (/oauth2/device_authorization) and user-code page
+// (/oauth2/device, signed in like the authorization endpoint), and the
+// OAuth 1.0a request token, authorize and access token
 // endpoints. Requests for any other path go to the next handler.
 //
 // It also serves the built-in login pages, <prefix>/oauth/login and
@@ -57,7 +60,7 @@ type OAuthServer struct {
 	UserFrom string `json:"user_from,omitempty"`
 
 	// A directory whose login.html, logout.html, consent.html, error.html,
-	// message.html and base.html replace the embedded page templates
+	// message.html, device.html and base.html replace the embedded page templates
 	// (files it lacks keep the default). Like the prefix, the same for
 	// every oauth_server handler of one server.
 	Templates string `json:"templates,omitempty"`

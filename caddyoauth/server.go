@@ -289,10 +289,15 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 		AccessTokenTTL:  accessTTL,
 		RefreshTokenTTL: s.cfg.refreshTTL(),
 		CodeTTL:         time.Duration(s.cfg.CodeTTL),
-		Scopes:          s.cfg.Scopes,
-		DefaultScopes:   s.cfg.DefaultScopes,
-		Grants:          s.cfg.Grants,
-		Audit:           s.audit,
+		DeviceCodeTTL:   time.Duration(s.cfg.DeviceCodeTTL),
+		DeviceInterval:  time.Duration(s.cfg.DeviceInterval),
+		// The device page's throttle counts the address the login's
+		// lockout counts.
+		ClientIP:      clientIP,
+		Scopes:        s.cfg.Scopes,
+		DefaultScopes: s.cfg.DefaultScopes,
+		Grants:        s.cfg.Grants,
+		Audit:         s.audit,
 		// The password grant shares the login form's lockout.
 		Passwords:      lm,
 		Pages:          pages,

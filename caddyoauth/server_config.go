@@ -64,6 +64,16 @@ type ServerConfig struct {
 	// How long an authorization code may wait to be redeemed. Default: 60s.
 	CodeTTL caddy.Duration `json:"code_ttl,omitempty"`
 
+	// How long a device code and its user code of the device
+	// authorization grant (RFC 8628) may wait for the user's approval
+	// (expires_in), whole seconds. Default: 10m.
+	DeviceCodeTTL caddy.Duration `json:"device_code_ttl,omitempty"`
+
+	// The least time between two polls of a device at the token endpoint
+	// (RFC 8628 interval), whole seconds; polling faster is answered
+	// slow_down and lengthens it by 5s for that device. Default: 5s.
+	DeviceInterval caddy.Duration `json:"device_interval,omitempty"`
+
 	// How long a resource owner stays signed in after using the built-in
 	// login page (<prefix>/oauth/login of oauth_server). Sessions are kept
 	// in the storage, so they survive reloads and restarts. Default: 12h.
@@ -108,7 +118,11 @@ type ServerConfig struct {
 	DefaultScopes []string `json:"default_scopes,omitempty"`
 
 	// The OAuth 2 grant types this server enables: authorization_code,
-	// refresh_token, client_credentials, and password (off unless listed).
+	// refresh_token, client_credentials, and, off unless listed, password
+	// and urn:ietf:params:oauth:grant-type:device_code (RFC 8628; the
+	// Caddyfile accepts device_code for it), which also serves
+	// <prefix>/oauth2/device_authorization and the user-code page
+	// <prefix>/oauth2/device.
 	// Default: authorization_code refresh_token client_credentials.
 	Grants []string `json:"grants,omitempty"`
 

@@ -30,6 +30,7 @@ const (
 	TemplateMessage = "message.html"
 	TemplateLogin   = "login.html"
 	TemplateLogout  = "logout.html"
+	TemplateDevice  = "device.html"
 )
 
 // DefaultFormTTL is how long a consent form stays valid.
@@ -128,7 +129,7 @@ func cspSource(redirect string) string {
 
 // LoadTemplates replaces embedded templates with the files of the same name
 // (TemplateConsent, TemplateError, TemplateMessage, TemplateLogin,
-// TemplateLogout, and "base.html" for the shared "head" and "foot") found in
+// TemplateLogout, TemplateDevice, and "base.html" for the shared "head" and "foot") found in
 // fsys; missing files keep the default.
 // Call it once before serving.
 func (p *Pages) LoadTemplates(fsys fs.FS) error {
@@ -136,7 +137,7 @@ func (p *Pages) LoadTemplates(fsys fs.FS) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range []string{"base.html", TemplateConsent, TemplateError, TemplateMessage, TemplateLogin, TemplateLogout} {
+	for _, name := range []string{"base.html", TemplateConsent, TemplateError, TemplateMessage, TemplateLogin, TemplateLogout, TemplateDevice} {
 		b, err := fs.ReadFile(fsys, name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -221,15 +222,19 @@ func (p *Pages) RenderConsent(w http.ResponseWriter, page ConsentPage) {
 	if name == "" {
 		name = page.ClientID
 	}
-	p.render(w, http.StatusOK, TemplateConsent, struct {
-		Action, User, ClientID, ClientName, CSRF string
-		Scopes                                   []string
-		Hidden                                   []hiddenField
-	}{
+	p.render(w, http.StatusOK, TemplateConsent, consentData{
 		Action: page.Action, User: page.User, ClientID: page.ClientID, ClientName: name,
 		CSRF:   p.consentToken(page.User, page.ClientID, p.Clock.Now().Add(p.ttl())),
 		Scopes: page.Scopes, Hidden: hidden,
 	}, cspFor(page.RedirectURI))
+}
+
+// consentData is what consent.html renders. Note is a warning above the
+// request (the device flow's, RFC 8628 §5.4); empty for the others.
+type consentData struct {
+	Action, User, ClientID, ClientName, CSRF, Note string
+	Scopes                                         []string
+	Hidden                                         []hiddenField
 }
 
 // CheckConsent verifies a submitted consent form (r.ParseForm already

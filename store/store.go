@@ -140,6 +140,82 @@ type Consent struct {
 	GrantedAt time.Time `json:"granted_at"`
 }
 
+// DeviceStatus is where an RFC 8628 device authorization stands.
+type DeviceStatus uint8
+
+// Device authorization states. Pending moves to Approved or Denied once
+// (DecideDevice); Approved moves to Consumed once (PollDevice).
+const (
+	DevicePending  DeviceStatus = iota + 1 // waiting for the user
+	DeviceApproved                         // approved; no poll has redeemed it yet
+	DeviceDenied                           // the user refused
+	DeviceConsumed                         // approved and redeemed by a poll
+)
+
+// DeviceAuthorization is an RFC 8628 device authorization request. It is
+// keyed by DeviceCodeHash, the SHA-256 of the device_code the client
+// polls with, and found from the verification page by UserCodeHash, the
+// SHA-256 of the normalized user_code; neither value is stored.
+type DeviceAuthorization struct {
+	DeviceCodeHash []byte       `json:"device_code_hash"`
+	UserCodeHash   []byte       `json:"user_code_hash"`
+	ClientID       string       `json:"client_id"`
+	Scopes         []string     `json:"scopes,omitempty"`
+	Status         DeviceStatus `json:"status"`
+	// User is the resource owner who approved or denied; empty while
+	// pending.
+	User string `json:"user,omitempty"`
+	// Interval is the least time between two polls (RFC 8628 §3.2);
+	// PollDevice lengthens it when the client polls faster (§3.5).
+	Interval time.Duration `json:"interval"`
+	// LastPollAt is when the client last polled; zero before the first poll.
+	LastPollAt time.Time `json:"last_poll_at"`
+	IssuedAt   time.Time `json:"issued_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// DeviceStore keeps RFC 8628 device authorizations until they expire.
+// Every method answers an unknown or expired authorization with
+// ErrNotFound.
+type DeviceStore interface {
+	// CreateDevice stores a new authorization (Status DevicePending) until
+	// its ExpiresAt. ErrExists if a live authorization has the same user
+	// code hash or device code hash: the caller draws a new user code.
+	CreateDevice(ctx context.Context, d *DeviceAuthorization) error
+	// GetDeviceByUserCode returns the authorization with that user code
+	// hash.
+	GetDeviceByUserCode(ctx context.Context, userCodeHash []byte) (*DeviceAuthorization, error)
+	// DecideDevice records the resource owner's answer to a pending
+	// authorization, atomically: it becomes DeviceApproved or
+	// DeviceDenied with User set, and is returned so. Of concurrent
+	// decisions exactly one lands; an authorization that is no longer
+	// pending is returned unchanged with ErrConsumed.
+	DecideDevice(ctx context.Context, userCodeHash []byte, user string, approve bool) (*DeviceAuthorization, error)
+	// PollDevice records a poll at now by the client clientID, atomically,
+	// and returns the authorization with LastPollAt = now:
+	//   - pending: if the previous poll was more than pace.Tolerance less
+	//     than Interval before now, Interval grows by pace.Step (stored)
+	//     and slowDown is true;
+	//   - approved: it is marked DeviceConsumed but returned with Status
+	//     DeviceApproved, so of any number of polls exactly one ever sees
+	//     DeviceApproved and may issue tokens;
+	//   - denied or consumed: returned as it is.
+	// An authorization of another client is ErrNotFound and is left as it
+	// was (the device code is bound to its client).
+	PollDevice(ctx context.Context, deviceCodeHash []byte, clientID string, now time.Time, pace DevicePace) (d *DeviceAuthorization, slowDown bool, err error)
+}
+
+// DevicePace is the slow_down rule PollDevice applies (RFC 8628 §3.5).
+type DevicePace struct {
+	// Step is added to the interval of a pending authorization polled
+	// too early.
+	Step time.Duration
+	// Tolerance forgives a poll that comes that much early: a client
+	// that waits exactly the interval reaches the server jittered by the
+	// network.
+	Tolerance time.Duration
+}
+
 // ClientStore keeps dynamically registered clients (static ones come from
 // config and never reach the store).
 type ClientStore interface {
@@ -346,6 +422,7 @@ type Store interface {
 	ConsentStore
 	KeyStore
 	AttemptStore
+	DeviceStore
 	ChangeCounter
 	Close() error
 }

@@ -7,7 +7,9 @@ import (
 )
 
 // Endpoints are the paths the server serves: authorize, token, revoke,
-// introspect, the metadata and, with JWT access tokens, the JWK Set.
+// introspect, the metadata, with the device grant enabled its device
+// authorization endpoint and verification page, and with JWT access
+// tokens the JWK Set.
 func (s *Server) Endpoints() []provider.Endpoint {
 	eps := []provider.Endpoint{
 		{Path: PathAuthorize, Methods: provider.MethodsGetPost, ServeOwner: s.Authorize},
@@ -20,6 +22,11 @@ func (s *Server) Endpoints() []provider.Endpoint {
 	}
 	if p := issuerPath(s.cfg.Issuer); p != "" {
 		eps = append(eps, provider.Endpoint{Path: PathMetadata + p, Absolute: true, Methods: provider.MethodsGet, Serve: s.Metadata})
+	}
+	if s.grantEnabled(GrantDeviceCode) {
+		eps = append(eps,
+			provider.Endpoint{Path: PathDeviceAuthorization, Methods: provider.MethodsPost, Serve: s.DeviceAuthorization},
+			provider.Endpoint{Path: PathDevice, Methods: provider.MethodsGetPost, ServeOwner: s.DevicePage})
 	}
 	if s.keys != nil {
 		// token_format jwt: the JWK Set of the metadata's jwks_uri.

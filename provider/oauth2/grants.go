@@ -34,6 +34,7 @@ var grantTypes = []*grantType{
 	&refreshTokenGrant,
 	&clientCredentialsGrant,
 	&passwordGrant,
+	&deviceCodeGrant,
 }
 
 // DefaultGrants are enabled when Config.Grants is empty; the password grant

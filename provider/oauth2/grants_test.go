@@ -9,7 +9,7 @@ import (
 )
 
 func TestGrantRegistry(t *testing.T) {
-	if got, want := KnownGrants(), []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantPassword}; !slices.Equal(got, want) {
+	if got, want := KnownGrants(), []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantPassword, GrantDeviceCode}; !slices.Equal(got, want) {
 		t.Errorf("KnownGrants() = %v, want %v", got, want)
 	}
 	if want := []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}; !slices.Equal(DefaultGrants, want) {

@@ -107,6 +107,9 @@ func staticClients() []*store.Client {
 			RedirectURIs: []string{webRedirect}, Grants: []string{GrantAuthorizationCode}},
 		{ID: "loopweb", Name: "Confidential Loopback", SecretHash: provider.HashToken(webSecret),
 			RedirectURIs: []string{"http://127.0.0.1/oauth2/callback", "http://[::1]:8000/cb"}},
+		{ID: "tv", Name: "Living Room TV", Public: true, Grants: []string{GrantDeviceCode, GrantRefreshToken}},
+		{ID: "console", Name: "Game Console", SecretHash: provider.HashToken(webSecret), Scopes: []string{"read", "profile"},
+			Grants: []string{GrantDeviceCode}},
 		{ID: "plainhttp", Name: "Bad Registration", SecretHash: provider.HashToken(webSecret),
 			RedirectURIs: []string{"http://app.example.com/cb"}},
 	}

@@ -14,6 +14,7 @@ type metadata struct {
 	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
 	JWKSURI                                    string   `json:"jwks_uri,omitempty"`
 	RegistrationEndpoint                       string   `json:"registration_endpoint,omitempty"`
+	DeviceAuthorizationEndpoint                string   `json:"device_authorization_endpoint,omitempty"`
 	ScopesSupported                            []string `json:"scopes_supported,omitempty"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	ResponseModesSupported                     []string `json:"response_modes_supported"`
@@ -56,6 +57,10 @@ func (s *Server) Metadata(w http.ResponseWriter, r *http.Request) {
 		AuthorizationResponseIssParameterSupported: true,
 	}
 	m.RegistrationEndpoint = s.cfg.RegistrationEndpoint
+	if s.grantEnabled(GrantDeviceCode) {
+		// RFC 8628 §4.
+		m.DeviceAuthorizationEndpoint = s.endpoint(PathDeviceAuthorization)
+	}
 	if s.keys != nil {
 		// RFC 8414 §2: where the keys verifying the server's signatures
 		// are, here those of the JWT access tokens.

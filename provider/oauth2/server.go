@@ -2,9 +2,12 @@ package oauth2
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -25,7 +28,11 @@ const (
 	PathRevoke     = "/oauth2/revoke"
 	PathIntrospect = "/oauth2/introspect"
 	PathJWKS       = "/oauth2/jwks"
-	PathMetadata   = "/.well-known/oauth-authorization-server"
+	// PathDeviceAuthorization and PathDevice (the verification URI, a
+	// page for the resource owner) serve RFC 8628.
+	PathDeviceAuthorization = "/oauth2/device_authorization"
+	PathDevice              = "/oauth2/device"
+	PathMetadata            = "/.well-known/oauth-authorization-server"
 )
 
 // Access token formats (Config.TokenFormat).
@@ -46,6 +53,8 @@ const (
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
 	GrantPassword          = "password"
+	// GrantDeviceCode is RFC 8628's device authorization grant.
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // Defaults for a zero Config.
@@ -53,6 +62,12 @@ const (
 	DefaultAccessTokenTTL  = time.Hour
 	DefaultRefreshTokenTTL = 720 * time.Hour
 	DefaultCodeTTL         = 60 * time.Second
+	// DefaultDeviceCodeTTL is how long a device code and its user code
+	// live (RFC 8628 §3.2 expires_in): time enough to find a browser and
+	// sign in, short enough to leave a guesser few attempts (§5.1).
+	DefaultDeviceCodeTTL = 10 * time.Minute
+	// DefaultDeviceInterval is RFC 8628 §3.2's default polling interval.
+	DefaultDeviceInterval = 5 * time.Second
 	// DefaultCacheSize is the bearer verification cache's entry count
 	// (about 25 MiB when full).
 	DefaultCacheSize = cache.DefaultSize
@@ -71,6 +86,14 @@ type Config struct {
 	// 60s when zero. A negative RefreshTokenTTL disables refresh tokens.
 	// RefreshTokenTTL is an idle timeout: every rotation extends it.
 	AccessTokenTTL, RefreshTokenTTL, CodeTTL time.Duration
+	// DeviceCodeTTL and DeviceInterval are the device code lifetime and
+	// the polling interval of the device grant (RFC 8628); zero means
+	// DefaultDeviceCodeTTL and DefaultDeviceInterval. Whole seconds.
+	DeviceCodeTTL, DeviceInterval time.Duration
+	// ClientIP returns the client's address, which the device flow's
+	// user-code throttle counts by; nil means the host of r.RemoteAddr,
+	// "" skips the address count.
+	ClientIP func(*http.Request) string
 	// Scopes are the scopes this server knows (empty: any scope-token);
 	// DefaultScopes are granted when a request names none.
 	Scopes, DefaultScopes []string
@@ -126,6 +149,7 @@ type Store interface {
 	store.ConsentStore
 	store.KeyStore
 	store.ChangeCounter
+	store.DeviceStore
 }
 
 // A whole store.Store will do.
@@ -144,6 +168,8 @@ type Server struct {
 	bearers *cache.Cache[bearerEntry]
 	// keys sign and verify JWT access tokens; nil for opaque tokens.
 	keys *jwt.Keys
+	// devices throttles user-code entry on the device page.
+	devices *deviceThrottle
 }
 
 // New validates cfg, fills in defaults and returns a Server.
@@ -168,8 +194,22 @@ func New(cfg Config, st Store, clients *provider.Clients) (*Server, error) {
 	if cfg.CodeTTL == 0 {
 		cfg.CodeTTL = DefaultCodeTTL
 	}
+	if cfg.DeviceCodeTTL == 0 {
+		cfg.DeviceCodeTTL = DefaultDeviceCodeTTL
+	}
+	if cfg.DeviceInterval == 0 {
+		cfg.DeviceInterval = DefaultDeviceInterval
+	}
 	if cfg.AccessTokenTTL < 0 || cfg.CodeTTL < 0 {
 		return nil, errors.New("oauth2: access token and code TTLs must be positive")
+	}
+	// RFC 8628 §3.2 counts both in seconds.
+	if cfg.DeviceCodeTTL < time.Second || cfg.DeviceCodeTTL%time.Second != 0 ||
+		cfg.DeviceInterval < time.Second || cfg.DeviceInterval%time.Second != 0 {
+		return nil, errors.New("oauth2: the device code lifetime and interval must be whole seconds, at least 1s")
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = remoteHost
 	}
 	for _, s := range append(slices.Clone(cfg.Scopes), cfg.DefaultScopes...) {
 		if !provider.ValidScopeToken(s) {
@@ -203,6 +243,7 @@ func New(cfg Config, st Store, clients *provider.Clients) (*Server, error) {
 		issuer:  strings.TrimSuffix(cfg.Issuer, "/"),
 		bearers: cache.New[bearerEntry](cfg.CacheSize),
 		keys:    keys,
+		devices: newDeviceThrottle(),
 	}, nil
 }
 
@@ -245,6 +286,22 @@ func (s *Server) expired(t time.Time) bool {
 }
 
 func (s *Server) newValue() (string, error) { return provider.NewToken(s.cfg.Entropy) }
+
+// entropy is Config.Entropy or crypto/rand.
+func (s *Server) entropy() io.Reader {
+	if s.cfg.Entropy != nil {
+		return s.cfg.Entropy
+	}
+	return rand.Reader
+}
+
+// remoteHost is the host part of r.RemoteAddr.
+func remoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
 
 func (s *Server) getClient(ctx context.Context, id string) (*store.Client, error) {
 	return s.clients.Get(ctx, id)

@@ -56,7 +56,9 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) tokenRefused(w http.ResponseWriter, clientID, grant string, e *provider.Error) {
-	if e.Code != "server_error" && e.Code != "invalid_client" {
+	// authorization_pending is a device's normal poll every few seconds,
+	// not a refusal worth a log line.
+	if e.Code != "server_error" && e.Code != "invalid_client" && e.Code != "authorization_pending" {
 		s.emit(provider.Event{Name: "token_refused", ClientID: clientID, Grant: grant, Reason: e.Code + ": " + e.Description})
 	}
 	s.writeError(w, e)

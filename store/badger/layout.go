@@ -24,6 +24,8 @@ const (
 	prefixConsent     = "v1/consent/" // + esc(user)/esc(client) → Consent
 	prefixKey         = "v1/key/"     // + name                → raw bytes
 	prefixAttempt     = "v1/attempt/" // + hex(sha256(key))    → attemptRecord
+	prefixDevice      = "v1/device/"  // + hex(device hash)    → DeviceAuthorization
+	prefixDeviceUser  = "v1/devuser/" // + hex(user code hash) → device hash (raw)
 )
 
 var escaper = strings.NewReplacer("%", "%25", "/", "%2F")
@@ -46,6 +48,10 @@ func secretKey(name string) []byte  { return nameKey(prefixKey, name) }
 func codeKey(hash []byte) []byte    { return hashKey(prefixCode, hash) }
 func tokenKey(hash []byte) []byte   { return hashKey(prefixToken, hash) }
 func sessionKey(hash []byte) []byte { return hashKey(prefixSession, hash) }
+func deviceKey(hash []byte) []byte  { return hashKey(prefixDevice, hash) }
+func deviceUserKey(hash []byte) []byte {
+	return hashKey(prefixDeviceUser, hash)
+}
 func indexPrefix(kind, name string) []byte {
 	return []byte(kind + escape(name) + "/")
 }

@@ -27,6 +27,10 @@ import (
 //	iu:<user>      zset  index of a user's tokens
 //	ic:<client>    zset  index of a client's tokens
 //	code:<hex>     hash  code: d=JSON, c=consumed
+//	dev:<hex>      hash  device authorization: d=JSON (fixed fields),
+//	                     uc=user code hash hex, s=status, u=user,
+//	                     iv=interval ms, lp=last poll ms, o=client id
+//	duc:<hex>      string  user code hash → "<device code hash hex>:<expiry ms>"
 //	n:<hex sha256> string  a used OAuth 1 nonce
 //	s:<hex>        string  session JSON
 //	a:<hex sha256> string  login attempt counter (attempts.go)
@@ -45,6 +49,10 @@ func (k keys) hashKey(kind string, hash []byte) string {
 func (k keys) token(hash []byte) string   { return k.hashKey("t:", hash) }
 func (k keys) code(hash []byte) string    { return k.hashKey("code:", hash) }
 func (k keys) session(hash []byte) string { return k.hashKey("s:", hash) }
+func (k keys) device(hash []byte) string  { return k.hashKey("dev:", hash) }
+func (k keys) deviceUser(hash []byte) string {
+	return k.hashKey("duc:", hash)
+}
 
 // nonce hashes the nonce record's key: it embeds a client-chosen nonce, and
 // a hash keeps the key short whatever the client sent.

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("keys", h.testKeys)
 	t.Run("login attempts", h.testAttempts)
 	t.Run("listing", h.testListing)
+	t.Run("device authorizations", h.testDevices)
 	t.Run("change counters", h.testVersions)
 	t.Run("races", h.testRaces)
 	t.Run("expiry", h.testExpiry)
