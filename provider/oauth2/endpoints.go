@@ -21,8 +21,8 @@ func (s *Server) Endpoints() []provider.Endpoint {
 	if p := issuerPath(s.cfg.Issuer); p != "" {
 		eps = append(eps, provider.Endpoint{Path: PathMetadata + p, Absolute: true, Methods: provider.MethodsGet, Serve: s.Metadata})
 	}
-	if s.keys != nil {
-		// token_format jwt: the JWK Set of the metadata's jwks_uri.
+	if s.publishesKeys() {
+		// token_format jwt or OpenID: the JWK Set of the metadata's jwks_uri.
 		eps = append(eps, provider.Endpoint{Path: PathJWKS, Methods: provider.MethodsGet, Serve: s.JWKS})
 	}
 	return eps

@@ -54,9 +54,9 @@ func (s *Server) Metadata(w http.ResponseWriter, r *http.Request) {
 		CodeChallengeMethodsSupported:              []string{MethodS256, MethodPlain},
 		AuthorizationResponseIssParameterSupported: true,
 	}
-	if s.keys != nil {
+	if s.publishesKeys() {
 		// RFC 8414 §2: where the keys verifying the server's signatures
-		// are, here those of the JWT access tokens.
+		// are, here those of the JWT access tokens and ID tokens.
 		m.JWKSURI = s.endpoint(PathJWKS)
 	}
 	writeJSON(w, http.StatusOK, m)

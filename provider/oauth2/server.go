@@ -110,6 +110,9 @@ type Config struct {
 	// Audience is the aud claim of JWT access tokens (RFC 9068 §3): the
 	// resource servers they are meant for. Empty means the issuer.
 	Audience []string
+	// OpenID, when set, makes a code flow with scope openid an OpenID
+	// Connect one (package oidc): its token responses carry an ID token.
+	OpenID OpenID
 }
 
 // Store is the part of store.Store the OAuth 2 engine uses: codes, tokens,
