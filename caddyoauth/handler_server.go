@@ -141,6 +141,7 @@ func (h *OAuthServer) currentRoutes() *serverRoutes {
 // buildRoutes mounts the endpoints the engines return under the prefix.
 func (h *OAuthServer) buildRoutes(en *engines) map[string]endpoint {
 	eps := append(en.o2.Endpoints(), en.login.Endpoints()...)
+	eps = append(eps, en.oidcEps...)
 	if en.o1 != nil {
 		eps = append(eps, en.o1.Endpoints(requestURL)...)
 	}
@@ -154,7 +155,7 @@ func (h *OAuthServer) buildRoutes(en *engines) map[string]endpoint {
 		if owner := e.ServeOwner; owner != nil {
 			serve = func(w http.ResponseWriter, r *http.Request) {
 				if user, ok := h.resourceOwner(w, r, en); ok {
-					owner(w, r, user)
+					owner(w, h.withAuthTime(r, en), user)
 				}
 			}
 		}
@@ -203,7 +204,7 @@ func (h *OAuthServer) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 // server is ready: the metadata documents and everything under
 // <prefix>/oauth/, <prefix>/oauth1/ and <prefix>/oauth2/.
 func (h *OAuthServer) ownsPath(path string) bool {
-	if strings.HasPrefix(path, "/.well-known/oauth-authorization-server") {
+	if strings.HasPrefix(path, "/.well-known/oauth-authorization-server") || ownsOIDCPath(path) {
 		return true
 	}
 	rest, ok := strings.CutPrefix(path, h.Prefix)

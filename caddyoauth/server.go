@@ -21,6 +21,7 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/provider/login"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
+	"github.com/caddy-oauth/caddy-oauth/provider/oidc"
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
@@ -65,6 +66,9 @@ type engines struct {
 	o1    *oauth1.Server
 	login *login.Manager
 	pages *provider.Pages
+	// oidc signs ID tokens, oidcEps are its endpoints; nil when off.
+	oidc    *oidc.Provider
+	oidcEps []provider.Endpoint
 }
 
 // mountPoint is where the oauth_server handler serves the endpoints.
@@ -276,6 +280,10 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 		return nil, err
 	}
 	accessTTL := time.Duration(s.cfg.AccessTokenTTL)
+	op, err := s.newOIDC(accessTTL)
+	if err != nil {
+		return nil, err
+	}
 	o2, err := oauth2.New(oauth2.Config{
 		Issuer:          s.cfg.Issuer,
 		Prefix:          prefix,
@@ -294,11 +302,15 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 		JWTKeyRotation: time.Duration(s.cfg.JWTKeyRotation),
 		Audience:       s.cfg.Audience,
 		CacheSize:      s.cfg.VerifyCacheSize,
+		OpenID:         openID(op),
 	}, s.store, s.clients)
 	if err != nil {
 		return nil, err
 	}
-	e := &engines{o2: o2, login: lm, pages: pages}
+	e := &engines{o2: o2, login: lm, pages: pages, oidc: op}
+	if e.oidcEps, err = oidcEndpoints(op, o2); err != nil {
+		return nil, err
+	}
 	if !s.cfg.oauth1Enabled() {
 		return e, nil
 	}
