@@ -27,7 +27,8 @@ const defaultUserFrom = "{http.auth.user.id}"
 // OAuthServer serves the endpoints of an authorization server of the oauth
 // app: OAuth 2 authorize, token, revoke and introspect, the RFC 8414
 // metadata, the JWK Set (/oauth2/jwks) when the server issues JWT access
-// tokens, and the OAuth 1.0a request token, authorize and access token
+// tokens or speaks OpenID Connect (openid among its scopes, which also adds
+// /.well-known/openid-configuration and /oauth2/userinfo), and the OAuth 1.0a request token, authorize and access token
 // endpoints. Requests for any other path go to the next handler.
 //
 // It also serves the built-in login pages, <prefix>/oauth/login and
