@@ -18,12 +18,13 @@ const (
 	oidcAuth     = "http://127.0.0.1:9584"
 	oidcAuthJWT  = "http://127.0.0.1:9585"
 	oidcPlain    = "http://127.0.0.1:9586"
+	oidcGateway  = "http://127.0.0.1:9587"
 	oidcRedirect = "http://127.0.0.1:9589/callback"
 )
 
 // oidcCaddyfile: two servers with openid among their scopes (opaque and
 // JWT access tokens) and one without, which is plain OAuth.
-func oidcCaddyfile(t *testing.T) string {
+func oidcCaddyfile(t *testing.T, backendAddr string) string {
 	h := testPasswordHash(t)
 	return e2eGlobal(`oauth {
 		server {
@@ -76,6 +77,16 @@ func oidcCaddyfile(t *testing.T) string {
 	oauth_server plain
 	respond "not an oauth endpoint" 404
 }
+` + oidcGateway + ` {
+	require_oauth {
+		issuer ` + oidcAuth + `
+		introspect {
+			client_id rp
+			client_secret rp-secret
+		}
+	}
+	reverse_proxy ` + backendAddr + `
+}
 `
 }
 
@@ -105,7 +116,8 @@ func oidcCode(t *testing.T, wc *webClient, authURL, state string) string {
 }
 
 func TestOpenIDConnectEndToEnd(t *testing.T) {
-	startCaddy(t, oidcCaddyfile(t))
+	be := newBackend(t)
+	startCaddy(t, oidcCaddyfile(t, be.addr()))
 	ctx := oidc.ClientContext(context.Background(), &http.Client{Timeout: 10 * time.Second})
 
 	// Discovery, as a relying party does it: the document's issuer must
@@ -170,6 +182,29 @@ func TestOpenIDConnectEndToEnd(t *testing.T) {
 	if first == nil {
 		t.FailNow()
 	}
+
+	t.Run("a gateway trusting the issuer takes the access token but not the ID token", func(t *testing.T) {
+		raw, _ := first.Extra("id_token").(string)
+		call := func(tok string) int {
+			req := newRequest(t, http.MethodGet, oidcGateway+"/data", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, _ := do(t, noRedirect(), req)
+			return resp.StatusCode
+		}
+		// The gateway fetches the metadata in the background.
+		status := 0
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if status = call(first.AccessToken); status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				break
+			}
+		}
+		if status != http.StatusOK {
+			t.Fatalf("access token: %d", status)
+		}
+		if status := call(raw); status != http.StatusUnauthorized {
+			t.Fatalf("ID token: %d, want 401", status)
+		}
+	})
 
 	t.Run("the ID token is refused for another audience", func(t *testing.T) {
 		raw, _ := first.Extra("id_token").(string)
