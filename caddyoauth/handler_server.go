@@ -27,10 +27,13 @@ const defaultUserFrom = "{http.auth.user.id}"
 // OAuthServer serves the endpoints of an authorization server of the oauth
 // app: OAuth 2 authorize, token, revoke and introspect, the RFC 8414
 // metadata, the JWK Set (/oauth2/jwks) when the server issues JWT access
-// tokens, with the device grant enabled the RFC 8628 device authorization
-// endpoint (/oauth2/device_authorization) and user-code page
-// (/oauth2/device, signed in like the authorization endpoint), and the
-// OAuth 1.0a request token, authorize and access token
+// tokens or speaks OpenID Connect (openid among its scopes, which also adds
+// /.well-known/openid-configuration and /oauth2/userinfo), with the device
+// grant enabled the RFC 8628 device authorization endpoint
+// (/oauth2/device_authorization) and user-code page (/oauth2/device,
+// signed in like the authorization endpoint), with registration on the
+// RFC 7591 endpoint (/oauth2/register), and the OAuth 1.0a request token,
+// authorize and access token
 // endpoints. Requests for any other path go to the next handler.
 //
 // It also serves the built-in login pages, <prefix>/oauth/login and
@@ -144,6 +147,7 @@ func (h *OAuthServer) currentRoutes() *serverRoutes {
 // buildRoutes mounts the endpoints the engines return under the prefix.
 func (h *OAuthServer) buildRoutes(en *engines) map[string]endpoint {
 	eps := append(en.o2.Endpoints(), en.login.Endpoints()...)
+	eps = append(eps, en.oidcEps...)
 	if en.o1 != nil {
 		eps = append(eps, en.o1.Endpoints(requestURL)...)
 	}
@@ -160,7 +164,7 @@ func (h *OAuthServer) buildRoutes(en *engines) map[string]endpoint {
 		if owner := e.ServeOwner; owner != nil {
 			serve = func(w http.ResponseWriter, r *http.Request) {
 				if user, ok := h.resourceOwner(w, r, en); ok {
-					owner(w, r, user)
+					owner(w, h.withAuthTime(r, en), user)
 				}
 			}
 		}
@@ -206,10 +210,11 @@ func (h *OAuthServer) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 }
 
 // ownsPath reports whether path is one this handler serves once the
-// server is ready: the metadata documents and everything under
+// server is ready: the metadata documents (RFC 8414, OpenID discovery)
+// and everything under
 // <prefix>/oauth/, <prefix>/oauth1/ and <prefix>/oauth2/.
 func (h *OAuthServer) ownsPath(path string) bool {
-	if strings.HasPrefix(path, "/.well-known/oauth-authorization-server") {
+	if strings.HasPrefix(path, "/.well-known/oauth-authorization-server") || ownsOIDCPath(path) {
 		return true
 	}
 	rest, ok := strings.CutPrefix(path, h.Prefix)

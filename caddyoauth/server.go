@@ -22,6 +22,7 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/provider/login"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
+	"github.com/caddy-oauth/caddy-oauth/provider/oidc"
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
@@ -68,6 +69,9 @@ type engines struct {
 	login *login.Manager
 	pages *provider.Pages
 	dcr   *dcr.Server // nil unless registration is configured
+	// oidc signs ID tokens, oidcEps are its endpoints; nil when off.
+	oidc    *oidc.Provider
+	oidcEps []provider.Endpoint
 }
 
 // mountPoint is where the oauth_server handler serves the endpoints.
@@ -283,6 +287,10 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 		return nil, err
 	}
 	accessTTL := time.Duration(s.cfg.AccessTokenTTL)
+	op, err := s.newOIDC(accessTTL)
+	if err != nil {
+		return nil, err
+	}
 	o2, err := oauth2.New(oauth2.Config{
 		Issuer:          s.cfg.Issuer,
 		Prefix:          prefix,
@@ -308,11 +316,15 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 		CacheSize:      s.cfg.VerifyCacheSize,
 		// RFC 8414 §2 advertises the RFC 7591 endpoint when it is on.
 		RegistrationEndpoint: s.registrationEndpoint(prefix),
+		OpenID:               openID(op),
 	}, s.store, s.clients)
 	if err != nil {
 		return nil, err
 	}
-	e := &engines{o2: o2, login: lm, pages: pages}
+	e := &engines{o2: o2, login: lm, pages: pages, oidc: op}
+	if e.oidcEps, err = oidcEndpoints(op, o2); err != nil {
+		return nil, err
+	}
 	if e.dcr, err = s.newRegistration(prefix, o2); err != nil {
 		return nil, err
 	}

@@ -103,6 +103,10 @@ type Token struct {
 	// owner approved, the verifier's hash.
 	Callback     string `json:"callback,omitempty"`
 	VerifierHash []byte `json:"verifier_hash,omitempty"`
+	// AuthTime is, on a refresh token of an OpenID Connect grant, when the
+	// user authenticated: the auth_time of the ID tokens its refreshes
+	// return (OpenID Connect Core §12.2).
+	AuthTime time.Time `json:"auth_time,omitzero"`
 }
 
 // Code is an OAuth 2 authorization code, keyed by the SHA-256 of its value.
@@ -121,6 +125,11 @@ type Code struct {
 	IssuedAt            time.Time `json:"issued_at"`
 	ExpiresAt           time.Time `json:"expires_at"`
 	Consumed            bool      `json:"consumed,omitempty"`
+	// Nonce and AuthTime are kept for the ID token of an OpenID Connect
+	// request (scope openid): the request's nonce, echoed exactly, and
+	// when the user authenticated (OpenID Connect Core §2, §3.1.2.1).
+	Nonce    string    `json:"nonce,omitempty"`
+	AuthTime time.Time `json:"auth_time,omitzero"`
 }
 
 // Session is a browser login session, keyed by the SHA-256 of its cookie.

@@ -33,6 +33,7 @@ type options struct {
 	issuer   string
 	audience []string
 	leeway   time.Duration
+	prefix   string
 }
 
 // WithIssuer sets the issuer identifier (the server's `issuer`): the iss of
@@ -55,10 +56,19 @@ func WithLeeway(d time.Duration) Option {
 	return func(o *options) { o.leeway = d }
 }
 
+// WithKeyPrefix names the keys in the store <prefix>/<alg>/<rotation>/<period>
+// instead of jwt/...: a second series of keys (OpenID Connect ID tokens)
+// that never shares a key with the access tokens, even with the same
+// algorithm and rotation. Default "jwt".
+func WithKeyPrefix(prefix string) Option {
+	return func(o *options) { o.prefix = prefix }
+}
+
 // Keys signs and verifies JWT access tokens with rotating keys kept in a
 // store.KeyStore. It is safe for concurrent use.
 type Keys struct {
 	store    store.KeyStore
+	prefix   string
 	alg      Algorithm
 	rotation int64 // seconds
 	clock    provider.Clock
@@ -125,6 +135,7 @@ func NewKeys(ctx context.Context, ks store.KeyStore, alg Algorithm, rotation tim
 	}
 	k := &Keys{
 		store:    ks,
+		prefix:   o.prefix,
 		alg:      alg,
 		rotation: int64(rotation / time.Second),
 		clock:    clock,
@@ -151,7 +162,11 @@ func (k *Keys) periodOf(t time.Time) int64 {
 }
 
 func (k *Keys) keyName(period int64) string {
-	return "jwt/" + string(k.alg) + "/" + strconv.FormatInt(k.rotation, 10) + "/" + strconv.FormatInt(period, 10)
+	prefix := k.prefix
+	if prefix == "" {
+		prefix = "jwt"
+	}
+	return prefix + "/" + string(k.alg) + "/" + strconv.FormatInt(k.rotation, 10) + "/" + strconv.FormatInt(period, 10)
 }
 
 // keys returns the key set of the clock's current period, refreshing it

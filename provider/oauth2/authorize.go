@@ -16,6 +16,7 @@ import (
 var authzParams = []string{
 	"response_type", "client_id", "redirect_uri", "scope", "state",
 	"code_challenge", "code_challenge_method", "response_mode",
+	"nonce", // OpenID Connect Core §3.1.2.1
 }
 
 // authzRequest is a parsed authorization request whose client and
@@ -31,6 +32,7 @@ type authzRequest struct {
 	user                       string
 	scopes                     []string
 	challenge, method          string
+	nonce                      string // OpenID Connect (openid.go)
 }
 
 // Authorize serves the authorization endpoint (RFC 6749 §4.1.1, GET or
@@ -215,6 +217,9 @@ func (s *Server) validateAuthorize(ar *authzRequest) *provider.Error {
 		return e
 	}
 	ar.scopes = scopes
+	if e := s.openIDRequest(ar); e != nil {
+		return e
+	}
 
 	ar.challenge, ar.method = p.Get("code_challenge"), p.Get("code_challenge_method")
 	switch {
@@ -285,6 +290,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authzRequ
 		IssuedAt:            now,
 		ExpiresAt:           now.Add(s.cfg.CodeTTL),
 	}
+	s.openIDCode(r, ar, code)
 	if err := s.st.SaveCode(r.Context(), code); err != nil {
 		s.redirectError(w, r, ar, s.storeFailed("save code", err))
 		return

@@ -28,8 +28,8 @@ func (s *Server) Endpoints() []provider.Endpoint {
 			provider.Endpoint{Path: PathDeviceAuthorization, Methods: provider.MethodsPost, Serve: s.DeviceAuthorization},
 			provider.Endpoint{Path: PathDevice, Methods: provider.MethodsGetPost, ServeOwner: s.DevicePage})
 	}
-	if s.keys != nil {
-		// token_format jwt: the JWK Set of the metadata's jwks_uri.
+	if s.publishesKeys() {
+		// token_format jwt or OpenID: the JWK Set of the metadata's jwks_uri.
 		eps = append(eps, provider.Endpoint{Path: PathJWKS, Methods: provider.MethodsGet, Serve: s.JWKS})
 	}
 	return eps

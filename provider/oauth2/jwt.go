@@ -72,9 +72,9 @@ func jwtShaped(token string) bool { return strings.IndexByte(token, '.') >= 0 }
 // introspection know of, so to it a revoked token stays valid until its
 // exp. When the server issues opaque tokens there is no set: 404.
 func (s *Server) JWKS(w http.ResponseWriter, r *http.Request) {
-	if s.keys == nil {
+	if !s.publishesKeys() {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "not_found", ErrorDescription: "this server issues opaque access tokens and publishes no keys"})
 		return
 	}
-	s.keys.ServeJWKS(w, r)
+	s.serveKeys(w, r)
 }

@@ -61,9 +61,9 @@ func (s *Server) Metadata(w http.ResponseWriter, r *http.Request) {
 		// RFC 8628 §4.
 		m.DeviceAuthorizationEndpoint = s.endpoint(PathDeviceAuthorization)
 	}
-	if s.keys != nil {
+	if s.publishesKeys() {
 		// RFC 8414 §2: where the keys verifying the server's signatures
-		// are, here those of the JWT access tokens.
+		// are, here those of the JWT access tokens and ID tokens.
 		m.JWKSURI = s.endpoint(PathJWKS)
 	}
 	writeJSON(w, http.StatusOK, m)

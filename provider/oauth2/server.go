@@ -137,6 +137,10 @@ type Config struct {
 	// RegistrationEndpoint, if set, is the absolute URL of the RFC 7591
 	// client registration endpoint, advertised in the metadata.
 	RegistrationEndpoint string
+
+	// OpenID, when set, makes a code flow with scope openid an OpenID
+	// Connect one (package oidc): its token responses carry an ID token.
+	OpenID OpenID
 }
 
 // Store is the part of store.Store the OAuth 2 engine uses: codes, tokens,

@@ -17,6 +17,8 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	// IDToken is the OpenID Connect ID token (Core §3.1.3.3).
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // Token serves the token endpoint (RFC 6749 §3.2): POST with a urlencoded
@@ -73,6 +75,9 @@ type grantOut struct {
 	grant  string
 	// refresh asks for a refresh token (if the server and client allow one).
 	refresh bool
+	// nonce and authTime: an OpenID Connect grant (openid.go).
+	nonce    string
+	authTime time.Time
 }
 
 // mint makes the tokens of g: an access token and, when the server and the
@@ -115,8 +120,12 @@ func (s *Server) mint(ctx context.Context, g grantOut) (resp *tokenResponse, at,
 			Hash: provider.HashToken(refresh), Kind: store.KindRefresh,
 			ClientID: g.client.ID, User: g.user, Scopes: g.scopes, Family: g.family,
 			IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTokenTTL),
+			AuthTime: g.authTime,
 		}
 		resp.RefreshToken = refresh
+	}
+	if e := s.addIDToken(ctx, g, resp, at); e != nil {
+		return nil, nil, nil, e
 	}
 	return resp, at, rt, nil
 }

@@ -75,6 +75,9 @@ func (is *Issuer) verifyJWT(ctx context.Context, token, h, p, sig string) (*prov
 	if c.str("iss") != is.cfg.Issuer || c.checkTimes(is.cfg.Clock.Now(), is.cfg.Leeway) != nil || c.checkAudience(is.cfg.Audience) != nil {
 		return nil, invalidToken()
 	}
+	if c.isIDToken() {
+		return nil, invalidToken()
+	}
 	return c.identity(), nil
 }
 

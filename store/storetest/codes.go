@@ -20,6 +20,8 @@ func sampleCode(ttl time.Duration) *store.Code {
 		Family:              "fam-code",
 		IssuedAt:            issued,
 		ExpiresAt:           issued.Add(ttl),
+		Nonce:               "n-0S6_WzA2Mj",
+		AuthTime:            issued.Add(-time.Hour),
 	}
 }
 

@@ -15,6 +15,7 @@ func (h harness) testTokens(t *testing.T) {
 		want.SealedSecret = []byte("sealed")
 		want.Callback = "https://app.example/oauth1"
 		want.VerifierHash = newHash()
+		want.AuthTime = now().Add(-time.Minute)
 		mustErr(t, "SaveToken", s.SaveToken(t.Context(), want), nil)
 		got, err := s.GetToken(t.Context(), want.Hash)
 		mustErr(t, "GetToken", err, nil)

@@ -1,0 +1,69 @@
+package caddyoauth
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
+	"github.com/caddy-oauth/caddy-oauth/provider/oidc"
+)
+
+// oidcEnabled reports whether the server speaks OpenID Connect: its
+// scopes include openid (with no scopes configured any scope is granted,
+// and OpenID Connect stays off).
+func (c *ServerConfig) oidcEnabled() bool { return slices.Contains(c.Scopes, oauth2.ScopeOpenID) }
+
+// newOIDC makes the ID token signer of the server, nil when OpenID
+// Connect is off. Its keys rotate like the JWT access token keys.
+func (s *Server) newOIDC(accessTTL time.Duration) (*oidc.Provider, error) {
+	if !s.cfg.oidcEnabled() {
+		return nil, nil
+	}
+	if accessTTL == 0 {
+		accessTTL = oauth2.DefaultAccessTokenTTL
+	}
+	return oidc.New(oidc.Config{
+		Issuer:      s.cfg.Issuer,
+		TokenTTL:    accessTTL,
+		KeyRotation: time.Duration(s.cfg.JWTKeyRotation),
+	}, s.store)
+}
+
+// oidcEndpoints are the discovery document and UserInfo over o2.
+func oidcEndpoints(op *oidc.Provider, o2 *oauth2.Server) ([]provider.Endpoint, error) {
+	if op == nil {
+		return nil, nil
+	}
+	return op.Endpoints(o2)
+}
+
+// withAuthTime records on r when the resource owner signed in, for the
+// auth_time of ID tokens: the login session's start. A user an earlier
+// handler authenticated (user_from) has no session here; the engine then
+// takes the request time.
+func (h *OAuthServer) withAuthTime(r *http.Request, en *engines) *http.Request {
+	if en.oidc == nil || h.user(r) != "" {
+		return r
+	}
+	if t, ok := en.login.SignedInAt(r); ok {
+		return r.WithContext(oauth2.WithAuthTime(r.Context(), t))
+	}
+	return r
+}
+
+// ownsOIDCPath reports whether path is the discovery document.
+func ownsOIDCPath(path string) bool {
+	return strings.HasPrefix(path, oidc.PathDiscovery) || strings.HasSuffix(path, oidc.PathDiscovery)
+}
+
+// openID is op as the engine's hook; a nil *oidc.Provider must become a
+// nil interface, or the engine would take OpenID Connect for on.
+func openID(op *oidc.Provider) oauth2.OpenID {
+	if op == nil {
+		return nil
+	}
+	return op
+}

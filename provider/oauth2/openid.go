@@ -1,0 +1,177 @@
+package oauth2
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
+	"github.com/caddy-oauth/caddy-oauth/store"
+)
+
+// The hooks through which package oidc adds OpenID Connect Core 1.0 to
+// the code flow. The protocol (the ID token's claims, discovery,
+// UserInfo) lives there; here only what must happen inside the grants.
+
+// ScopeOpenID makes an authorization request an OpenID Connect one
+// (OpenID Connect Core §3.1.2.1).
+const ScopeOpenID = "openid"
+
+// maxNonceLen bounds the nonce stored with a code and echoed in the ID
+// token; real ones are a few dozen characters.
+const maxNonceLen = 512
+
+// OpenID is what the engine asks of an OpenID Connect layer
+// (Config.OpenID): ID tokens, and the keys they verify with, published in
+// the same JWK Set as the access token keys.
+type OpenID interface {
+	// IDToken signs the ID token of a code grant or of a refresh of one.
+	IDToken(ctx context.Context, t IDTokenRequest) (string, error)
+	// Keys are the ID token signing keys.
+	Keys() *jwt.Keys
+}
+
+// IDTokenRequest is what an ID token states.
+type IDTokenRequest struct {
+	ClientID string
+	// User is the authenticated end user (the sub).
+	User string
+	// Nonce is the authorization request's, "" for a refresh.
+	Nonce string
+	// AuthTime is when the user authenticated.
+	AuthTime time.Time
+	// IssuedAt and ExpiresAt are those of the access token issued with it.
+	IssuedAt, ExpiresAt time.Time
+	// AccessToken is issued with the ID token (for at_hash).
+	AccessToken string
+	Scopes      []string
+}
+
+type authTimeKey struct{}
+
+// WithAuthTime records on ctx when the resource owner authenticated (the
+// login session's start), for the auth_time of ID tokens. Without it the
+// time of the authorization request counts: a user authenticated by an
+// earlier handler is authenticated by that very request.
+func WithAuthTime(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, authTimeKey{}, t)
+}
+
+// openID reports whether scopes make the grant an OpenID Connect one.
+func (s *Server) openID(scopes []string) bool {
+	return s.cfg.OpenID != nil && slices.Contains(scopes, ScopeOpenID)
+}
+
+// openIDRequest checks what OpenID Connect adds to an authorization
+// request (Core §3.1.2.1, §3.1.2.2) and keeps its nonce.
+func (s *Server) openIDRequest(ar *authzRequest) *provider.Error {
+	if !s.openID(ar.scopes) {
+		return nil
+	}
+	if ar.redirectParam == "" {
+		return provider.ErrInvalidRequest("redirect_uri is required with scope openid")
+	}
+	ar.nonce = ar.params.Get("nonce")
+	if len(ar.nonce) > maxNonceLen {
+		return provider.ErrInvalidRequest("nonce is too long")
+	}
+	return nil
+}
+
+// openIDCode stores with an OpenID Connect code what its ID token needs.
+func (s *Server) openIDCode(r *http.Request, ar *authzRequest, code *store.Code) {
+	if !s.openID(ar.scopes) {
+		return
+	}
+	t, ok := r.Context().Value(authTimeKey{}).(time.Time)
+	if !ok || t.IsZero() {
+		t = s.now()
+	}
+	code.Nonce = ar.nonce
+	// auth_time is a NumericDate; whole seconds, as the token states it.
+	code.AuthTime = t.Truncate(time.Second)
+}
+
+// addIDToken adds the ID token to the token response of an OpenID
+// Connect grant: a code issued for scope openid (which recorded an auth
+// time), or a refresh of one whose access token keeps openid.
+func (s *Server) addIDToken(ctx context.Context, g grantOut, resp *tokenResponse, at *store.Token) *provider.Error {
+	if g.authTime.IsZero() || g.user == "" || !s.openID(g.scopes) {
+		return nil
+	}
+	if g.grant != GrantAuthorizationCode && g.grant != GrantRefreshToken {
+		return nil
+	}
+	tok, err := s.cfg.OpenID.IDToken(ctx, IDTokenRequest{
+		ClientID: g.client.ID, User: g.user, Nonce: g.nonce, AuthTime: g.authTime,
+		IssuedAt: at.IssuedAt, ExpiresAt: at.ExpiresAt, AccessToken: resp.AccessToken, Scopes: g.scopes,
+	})
+	if err != nil {
+		return s.storeFailed("sign id token", err)
+	}
+	resp.IDToken = tok
+	return nil
+}
+
+// publishesKeys reports whether the server has a JWK Set: JWT access
+// tokens or ID tokens.
+func (s *Server) publishesKeys() bool { return s.keys != nil || s.cfg.OpenID != nil }
+
+// serveKeys serves the access token and ID token keys as one JWK Set.
+func (s *Server) serveKeys(w http.ResponseWriter, r *http.Request) {
+	var idKeys *jwt.Keys
+	if s.cfg.OpenID != nil {
+		idKeys = s.cfg.OpenID.Keys()
+	}
+	jwt.ServeKeySets(w, r, s.keys, idKeys)
+}
+
+// EndpointURL is the absolute URL of the endpoint at path (relative to
+// the prefix).
+func (s *Server) EndpointURL(path string) string { return s.endpoint(path) }
+
+// Issuer is the configured issuer identifier.
+func (s *Server) Issuer() string { return s.cfg.Issuer }
+
+// MetadataFields returns the RFC 8414 metadata document as a map, for
+// OpenID Connect Discovery to extend: rendered by Metadata itself, so that
+// every field it gains appears in both documents.
+func (s *Server) MetadataFields() (map[string]any, error) {
+	w := &bufferWriter{h: http.Header{}}
+	r, err := http.NewRequest(http.MethodGet, s.endpoint(PathMetadata), nil)
+	if err != nil {
+		return nil, err
+	}
+	s.Metadata(w, r)
+	if w.status != http.StatusOK {
+		return nil, errors.New("oauth2: metadata unavailable")
+	}
+	var m map[string]any
+	if err := json.Unmarshal(w.buf.Bytes(), &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// bufferWriter is an http.ResponseWriter that keeps the response.
+type bufferWriter struct {
+	h      http.Header
+	status int
+	buf    bytes.Buffer
+}
+
+func (b *bufferWriter) Header() http.Header { return b.h }
+func (b *bufferWriter) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+func (b *bufferWriter) Write(p []byte) (int, error) {
+	b.WriteHeader(http.StatusOK)
+	return b.buf.Write(p)
+}

@@ -1,0 +1,191 @@
+package oidc_test
+
+import (
+	"context"
+	"crypto"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
+	"github.com/caddy-oauth/caddy-oauth/provider/oidc"
+	"github.com/caddy-oauth/caddy-oauth/store"
+	"github.com/caddy-oauth/caddy-oauth/store/badger"
+)
+
+const (
+	testIssuer  = "https://id.example.com"
+	webSecret   = "web-secret"
+	webRedirect = "https://app.example.com/cb"
+	otherSecret = "other-secret"
+	otherRedir  = "https://other.example.com/cb"
+)
+
+// testClock is settable; it starts at the real time because Badger
+// expires items by the real clock.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// env is an OAuth 2 server with OpenID Connect over in-memory Badger.
+type env struct {
+	t     *testing.T
+	db    *badger.DB
+	srv   *oauth2.Server
+	op    *oidc.Provider
+	clock *testClock
+	mux   *http.ServeMux
+}
+
+func newEnv(t *testing.T, tokenFormat string) *env {
+	t.Helper()
+	db, err := badger.Open(badger.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	clk := &testClock{now: time.Now().Truncate(time.Second)}
+	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: clk.Now}, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := provider.NewClients(db,
+		&store.Client{ID: "web", SecretHash: provider.HashToken(webSecret), Trusted: true, RedirectURIs: []string{webRedirect}},
+		&store.Client{ID: "other", SecretHash: provider.HashToken(otherSecret), Trusted: true, RedirectURIs: []string{otherRedir}},
+		&store.Client{ID: "svc", SecretHash: provider.HashToken(webSecret), Grants: []string{oauth2.GrantClientCredentials}},
+	)
+	srv, err := oauth2.New(oauth2.Config{
+		Issuer:        testIssuer,
+		Scopes:        []string{"openid", "profile", "read"},
+		DefaultScopes: []string{"read"},
+		Clock:         clk.Now,
+		TokenFormat:   tokenFormat,
+		OpenID:        op,
+		Pages:         &provider.Pages{Key: []byte("test key test key test key 12345"), Clock: clk.Now},
+	}, db, clients)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := op.Endpoints(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for _, ep := range append(srv.Endpoints(), eps...) {
+		if ep.Serve != nil {
+			mux.HandleFunc(ep.Path, ep.Serve)
+		}
+	}
+	return &env{t: t, db: db, srv: srv, op: op, clock: clk, mux: mux}
+}
+
+// get serves a GET of path (with an optional bearer token).
+func (e *env) get(path, bearer string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, path, nil)
+	if bearer != "" {
+		r.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	rec := httptest.NewRecorder()
+	e.mux.ServeHTTP(rec, r)
+	return rec
+}
+
+// code runs the authorization endpoint for alice (signed in at authTime
+// when not zero) and returns the code.
+func (e *env) code(client, redirect, scope, nonce string, authTime time.Time) string {
+	e.t.Helper()
+	q := url.Values{"response_type": {"code"}, "client_id": {client}, "redirect_uri": {redirect}, "scope": {scope}, "state": {"s"}}
+	if nonce != "" {
+		q.Set("nonce", nonce)
+	}
+	r := httptest.NewRequest(http.MethodGet, oauth2.PathAuthorize+"?"+q.Encode(), nil)
+	if !authTime.IsZero() {
+		r = r.WithContext(oauth2.WithAuthTime(r.Context(), authTime))
+	}
+	rec := httptest.NewRecorder()
+	e.srv.Authorize(rec, r, "alice")
+	loc, err := url.Parse(rec.Header().Get("Location"))
+	if err != nil || loc.Query().Get("code") == "" {
+		e.t.Fatalf("no code: %d %s %s", rec.Code, rec.Header().Get("Location"), rec.Body.String())
+	}
+	return loc.Query().Get("code")
+}
+
+type tokenJSON struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
+	Scope        string `json:"scope"`
+	Error        string `json:"error"`
+}
+
+// token posts a token request with client_secret_basic.
+func (e *env) token(client, secret string, form url.Values) tokenJSON {
+	e.t.Helper()
+	r := httptest.NewRequest(http.MethodPost, oauth2.PathToken, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.SetBasicAuth(client, secret)
+	rec := httptest.NewRecorder()
+	e.srv.Token(rec, r)
+	var tj tokenJSON
+	if err := json.Unmarshal(rec.Body.Bytes(), &tj); err != nil || rec.Code != http.StatusOK {
+		e.t.Fatalf("token: %d %s", rec.Code, rec.Body.String())
+	}
+	return tj
+}
+
+func (e *env) exchange(client, secret, redirect, code string) tokenJSON {
+	e.t.Helper()
+	return e.token(client, secret, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}})
+}
+
+// verifier checks ID tokens for clientID with the keys of the JWK Set the
+// server publishes, as a relying party does.
+func (e *env) verifier(clientID string) *gooidc.IDTokenVerifier {
+	e.t.Helper()
+	rec := e.get(oauth2.PathJWKS, "")
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(rec.Body.Bytes(), &set); err != nil {
+		e.t.Fatalf("JWKS %d %s: %v", rec.Code, rec.Body.String(), err)
+	}
+	var pubs []crypto.PublicKey
+	for _, k := range set.Keys {
+		pubs = append(pubs, k.Key)
+	}
+	return gooidc.NewVerifier(testIssuer, &gooidc.StaticKeySet{PublicKeys: pubs},
+		&gooidc.Config{ClientID: clientID, Now: e.clock.Now})
+}
+
+func (e *env) verify(clientID, raw string) (*gooidc.IDToken, error) {
+	return e.verifier(clientID).Verify(context.Background(), raw)
+}
+
+// idClaims are the claims the tests read.
+type idClaims struct {
+	Azp      string  `json:"azp"`
+	AuthTime int64   `json:"auth_time"`
+	AtHash   string  `json:"at_hash"`
+	Nonce    *string `json:"nonce"`
+}
