@@ -318,3 +318,44 @@ func TestOpenIDConnectEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenIDPromptAndMaxAge: prompt=none answers the client instead of
+// showing the login page; prompt=login and a session older than max_age
+// send a signed-in browser to the login page, which then returns to the
+// request without prompt=login (no loop); a fresh enough session passes.
+func TestOpenIDPromptAndMaxAge(t *testing.T) {
+	be := newBackend(t)
+	startCaddy(t, oidcCaddyfile(t, be.addr()))
+	rp := &xoauth2.Config{ClientID: "rp", ClientSecret: "rp-secret", RedirectURL: oidcRedirect,
+		Endpoint: xoauth2.Endpoint{AuthURL: oidcAuth + "/oauth2/authorize", TokenURL: oidcAuth + "/oauth2/token"},
+		Scopes:   []string{"openid", "profile"}}
+	wc := newWebClient(t)
+	pkce := xoauth2.GenerateVerifier()
+	authURL := func(opts ...xoauth2.AuthCodeOption) string {
+		return rp.AuthCodeURL("st", append(opts, xoauth2.S256ChallengeOption(pkce))...)
+	}
+
+	resp, body := wc.get(t, authURL(xoauth2.SetAuthURLParam("prompt", "none")))
+	if u := location(t, resp); u.Query().Get("error") != "login_required" || !strings.HasPrefix(u.String(), oidcRedirect) {
+		t.Fatalf("prompt=none without a session: %d %s\n%s", resp.StatusCode, u, body)
+	}
+
+	oidcCode(t, wc, authURL(), "st") // signs in and consents
+
+	for name, opt := range map[string]xoauth2.AuthCodeOption{
+		"prompt=login": xoauth2.SetAuthURLParam("prompt", "login"),
+		"max_age=0":    xoauth2.SetAuthURLParam("max_age", "0"),
+	} {
+		resp, body := wc.get(t, authURL(opt))
+		loginURL := toLogin(t, resp, body, "/oauth/login")
+		if back := loginURL.Query().Get("return_to"); strings.Contains(back, "prompt=login") || !strings.Contains(back, "/oauth2/authorize") {
+			t.Errorf("%s: login returns to %q", name, back)
+		}
+	}
+	if resp, body := wc.get(t, authURL(xoauth2.SetAuthURLParam("max_age", "3600"))); location(t, resp).Query().Get("code") == "" {
+		t.Errorf("max_age=3600 with a fresh session: %d %s, want the code", resp.StatusCode, body)
+	}
+	if resp, _ := wc.get(t, authURL(xoauth2.SetAuthURLParam("prompt", "none"))); location(t, resp).Query().Get("code") == "" {
+		t.Errorf("prompt=none with a session and consent: %s, want the code", location(t, resp))
+	}
+}

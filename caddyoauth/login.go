@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/provider/login"
+	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
@@ -47,6 +48,15 @@ func (s *Server) newLogin(prefix string, pages *provider.Pages) (*login.Manager,
 		ReturnURI: originalRequestURI,
 		Audit:     s.audit,
 	})
+}
+
+// oidcPrompt is the OpenID Connect prompt of a request to the
+// authorization endpoint.
+func (h *OAuthServer) oidcPrompt(r *http.Request, en *engines) (oauth2.Prompt, bool) {
+	if en.oidc == nil || r.URL.Path != h.Prefix+oauth2.PathAuthorize {
+		return oauth2.Prompt{}, false
+	}
+	return en.o2.AuthorizationPrompt(r)
 }
 
 // sessionCookieName is the default cookie name for the default server, and
@@ -115,6 +125,20 @@ func (pc *passwordChecker) exists(ctx context.Context, username string) (bool, e
 func (h *OAuthServer) resourceOwner(w http.ResponseWriter, r *http.Request, en *engines) (string, bool) {
 	if user := h.user(r); user != "" {
 		return user, true
+	}
+	// OpenID Connect prompt and max_age decide whether the session is
+	// good enough (Core §3.1.2.1): prompt=login and a session older than
+	// max_age sign in again; with prompt=none the engine answers
+	// login_required instead of any page.
+	if p, ok := h.oidcPrompt(r, en); ok {
+		signedIn, _ := en.login.SignedInAt(r)
+		if p.MustReauthenticate(signedIn, time.Now()) {
+			if p.None {
+				return "", true
+			}
+			en.login.RedirectToLoginReturning(w, r, oauth2.WithoutLoginPrompt(originalRequestURI(r)))
+			return "", false
+		}
 	}
 	if user, ok := en.login.User(r); ok {
 		exists, err := h.srv.passwords.exists(r.Context(), user)

@@ -752,6 +752,9 @@ func TestReloadsLeakNothing(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("reload %d: %d %s", i, resp.StatusCode, body)
 		}
+		// The old config's server closed its connections: a kept-alive
+		// one would answer the next request with EOF.
+		http.DefaultClient.CloseIdleConnections()
 	}
 	connections := func() int {
 		t.Helper()

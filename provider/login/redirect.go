@@ -13,9 +13,15 @@ import (
 // other method (a consent form posted after the session expired) cannot be
 // replayed through a redirect: it gets an error page asking to start again.
 func (m *Manager) RedirectToLogin(w http.ResponseWriter, r *http.Request) {
+	m.RedirectToLoginReturning(w, r, m.cfg.ReturnURI(r))
+}
+
+// RedirectToLoginReturning is RedirectToLogin with the URI (a path on
+// this site) to come back to after signing in.
+func (m *Manager) RedirectToLoginReturning(w http.ResponseWriter, r *http.Request, returnTo string) {
 	provider.HeaderSecurity(w.Header())
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		q := url.Values{"return_to": {m.returnTo(m.cfg.ReturnURI(r))}}
+		q := url.Values{"return_to": {m.returnTo(returnTo)}}
 		seeOther(w, m.cfg.LoginPath+"?"+q.Encode())
 		return
 	}

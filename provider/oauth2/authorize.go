@@ -16,7 +16,7 @@ import (
 var authzParams = []string{
 	"response_type", "client_id", "redirect_uri", "scope", "state",
 	"code_challenge", "code_challenge_method", "response_mode",
-	"nonce", // OpenID Connect Core §3.1.2.1
+	"nonce", "prompt", "max_age", // OpenID Connect Core §3.1.2.1
 }
 
 // authzRequest is a parsed authorization request whose client and
@@ -33,6 +33,7 @@ type authzRequest struct {
 	scopes                     []string
 	challenge, method          string
 	nonce                      string // OpenID Connect (openid.go)
+	prompt                     Prompt // OpenID Connect (openid_prompt.go)
 }
 
 // Authorize serves the authorization endpoint (RFC 6749 §4.1.1, GET or
@@ -60,6 +61,12 @@ func (s *Server) Authorize(w http.ResponseWriter, r *http.Request, user string) 
 		return
 	}
 	if user == "" {
+		// OpenID Connect prompt=none: the client asked for no page, so
+		// the answer goes back to it (Core §3.1.2.6).
+		if p, ok := s.AuthorizationPrompt(r); ok && p.None {
+			s.redirectError(w, r, ar, provider.NewError(http.StatusUnauthorized, "login_required", "the end user is not signed in"))
+			return
+		}
 		s.errorPage(w, http.StatusUnauthorized, "Login required", "Sign in to authorize this application.", ar.client.ID)
 		return
 	}
@@ -89,17 +96,22 @@ func (s *Server) Authorize(w http.ResponseWriter, r *http.Request, user string) 
 		s.issueCode(w, r, ar)
 		return
 	}
-	if ar.client.Trusted {
+	// prompt=consent asks again even where consent is not needed.
+	if ar.client.Trusted && !ar.prompt.Consent {
 		s.issueCode(w, r, ar)
 		return
 	}
 	consent, err := s.st.GetConsent(ctx, user, ar.client.ID)
 	switch {
-	case err == nil && provider.ContainsAll(consent.Scopes, ar.scopes):
+	case err == nil && provider.ContainsAll(consent.Scopes, ar.scopes) && !ar.prompt.Consent:
 		s.issueCode(w, r, ar)
 		return
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		s.redirectError(w, r, ar, s.storeFailed("get consent", err))
+		return
+	}
+	if ar.prompt.None {
+		s.redirectError(w, r, ar, provider.NewError(http.StatusForbidden, "consent_required", "the end user has not consented to this request"))
 		return
 	}
 	roundTrip := url.Values{}

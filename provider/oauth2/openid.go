@@ -80,7 +80,12 @@ func (s *Server) openIDRequest(ar *authzRequest) *provider.Error {
 	if len(ar.nonce) > maxNonceLen {
 		return provider.ErrInvalidRequest("nonce is too long")
 	}
-	return nil
+	if e := openIDUnsupported(ar.params); e != nil {
+		return e
+	}
+	p, e := parsePrompt(ar.params)
+	ar.prompt = p
+	return e
 }
 
 // openIDCode stores with an OpenID Connect code what its ID token needs.
