@@ -17,14 +17,14 @@ import (
 const initialToken = "initial-access-token-for-tests"
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *Server
 	db      *badger.DB
 	clients *provider.Clients
 	events  []provider.Event
 }
 
-func newEnv(t *testing.T, open bool) *env {
+func newEnv(t testing.TB, open bool) *env {
 	t.Helper()
 	db, err := badger.Open(badger.Options{InMemory: true})
 	if err != nil {
@@ -271,8 +271,8 @@ func FuzzRegister(f *testing.F) {
 		`{"redirect_uris":["https://a.example/cb"],"response_types":["code","code"],"client_name":"\u202e"}`} {
 		f.Add(s)
 	}
+	e := newEnv(f, true) // one store for all inputs: registrations only add clients
 	f.Fuzz(func(t *testing.T, body string) {
-		e := newEnv(t, true)
 		r := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
