@@ -96,7 +96,12 @@ func (s *Server) deviceEntry(w http.ResponseWriter, r *http.Request, user string
 	if ip := s.cfg.ClientIP(r); ip != "" {
 		keys = append(keys, "addr:"+addressKey(ip))
 	}
-	ok, retry := s.devices.begin(s.now(), keys...)
+	ok, retry, err := s.beginDeviceAttempt(r.Context(), keys)
+	if err != nil {
+		s.storeFailed("count user-code attempts", err)
+		s.renderDevice(w, http.StatusServiceUnavailable, user, echo, msgDeviceStore)
+		return
+	}
 	if !ok {
 		s.emit(provider.Event{Name: "device_code_throttled", User: user, Grant: GrantDeviceCode, Reason: "too many wrong user codes"})
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10))
@@ -104,7 +109,7 @@ func (s *Server) deviceEntry(w http.ResponseWriter, r *http.Request, user string
 		return
 	}
 	failed := false
-	defer func() { s.devices.end(s.now(), failed, keys...) }()
+	defer func() { s.endDeviceAttempt(r.Context(), keys, failed) }()
 
 	dev, err := s.st.GetDeviceByUserCode(r.Context(), provider.HashToken(code))
 	switch {

@@ -468,33 +468,45 @@ func TestDeviceUserCodeThrottle(t *testing.T) {
 }
 
 func TestDeviceThrottleServerWide(t *testing.T) {
-	th := newDeviceThrottle()
-	now := time.Now()
+	e := newEnv(t, deviceGrants)
+	ctx := t.Context()
 	for i := range deviceServerFailures {
-		key := "user:u" + itoa(int64(i))
-		if ok, _ := th.begin(now, deviceServerKey, key); !ok {
-			t.Fatalf("attempt %d refused", i)
+		keys := []string{deviceServerKey, "user:u" + itoa(int64(i))}
+		if ok, _, err := e.srv.beginDeviceAttempt(ctx, keys); !ok || err != nil {
+			t.Fatalf("attempt %d refused: %v", i, err)
 		}
-		th.end(now, true, deviceServerKey, key)
+		e.srv.endDeviceAttempt(ctx, keys, true)
 	}
-	if ok, _ := th.begin(now, deviceServerKey, "user:fresh"); ok {
+	if ok, _, _ := e.srv.beginDeviceAttempt(ctx, []string{deviceServerKey, "user:fresh"}); ok {
 		t.Fatal("the server-wide limit does not hold")
 	}
-	if ok, _ := th.begin(now.Add(deviceThrottleWindow), deviceServerKey, "user:fresh"); !ok {
+	e.clock.Advance(deviceThrottleWindow)
+	if ok, _, _ := e.srv.beginDeviceAttempt(ctx, []string{deviceServerKey, "user:fresh"}); !ok {
 		t.Fatal("the server-wide limit outlives its window")
 	}
 }
 
-func TestDeviceThrottleBounded(t *testing.T) {
-	th := newDeviceThrottle()
-	now := time.Now()
-	for i := range 3 * deviceThrottleKeys {
-		k := "addr:" + itoa(int64(i))
-		th.begin(now, k)
-		th.end(now, true, k)
+// The counts live in the store: two engines over one store (two Caddy
+// nodes over one Redis) share them, so guesses spread over nodes lock the
+// user on both.
+func TestDeviceThrottleIsShared(t *testing.T) {
+	a := newEnv(t, deviceGrants)
+	b := newEnvOn(t, a.db, deviceGrants)
+	d := a.startDevice("tv", "", nil)
+	wrong := "BBBB-BBBB"
+	if wrong == d.UserCode {
+		wrong = "CCCC-CCCC"
 	}
-	if n := len(th.keys); n > deviceThrottleKeys {
-		t.Fatalf("%d keys tracked, bound %d", n, deviceThrottleKeys)
+	for i := range deviceKeyFailures {
+		e := []*env{a, b}[i%2]
+		if rec := e.enterCode("alice", "192.0.2."+itoa(int64(i))+":1", wrong); rec.Code != http.StatusBadRequest {
+			t.Fatalf("wrong code %d: %d", i, rec.Code)
+		}
+	}
+	for _, e := range []*env{a, b} {
+		if rec := e.enterCode("alice", "198.51.100.7:1", d.UserCode); rec.Code != http.StatusTooManyRequests {
+			t.Fatalf("alice after five wrong codes spread over two engines: %d, want 429", rec.Code)
+		}
 	}
 }
 

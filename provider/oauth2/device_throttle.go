@@ -1,133 +1,74 @@
 package oauth2
 
 import (
-	"sync"
+	"context"
 	"time"
+
+	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
 // Limits of the user-code throttle (RFC 8628 §5.1). A wrong user code
 // counts against the signed-in user, the client's address and the whole
 // server; a key that reached its limit within deviceThrottleWindow is
-// refused until its oldest failure leaves the window. Per device code,
-// that bounds the guesses any one account or address makes during the
-// code's lifetime (10 minutes by default) to deviceKeyFailures, and the
-// guesses of everyone together to deviceServerFailures per window: at
-// most 1000 of the 20^8 ≈ 2.6 × 10^10 codes, a chance of 4 × 10^-8 that a
-// given code is hit.
+// refused for deviceThrottleWindow. Per device code, that bounds the
+// guesses any one account or address makes during the code's lifetime
+// (10 minutes by default) to deviceKeyFailures, and the guesses of
+// everyone together to deviceServerFailures per window: at most 1000 of
+// the 20^8 ≈ 2.6 × 10^10 codes, a chance of 4 × 10^-8 that a given code
+// is hit.
 const (
 	deviceKeyFailures    = 5
 	deviceServerFailures = 1000
 	deviceThrottleWindow = 15 * time.Minute
-	// deviceThrottleKeys bounds the memory: past it the keys whose
-	// failures are all outside the window go, then any.
-	deviceThrottleKeys = 10_000
 	// deviceServerKey is the server-wide key; no user or address is "".
 	deviceServerKey = ""
 )
 
-// deviceThrottle counts wrong user codes. The login form's limiter in
-// provider/login is not reachable from here (its API is the password
-// check), so this is a small one of its own with the same shape: an
-// attempt in flight counts as a failure in advance, so parallel requests
-// cannot pass the limit.
-type deviceThrottle struct {
-	mu   sync.Mutex
-	keys map[string]*deviceCounter
-}
+// deviceAttemptKey is key's counter in the store's attempt counters, apart
+// from the login form's (provider/login counts "login:...").
+func deviceAttemptKey(k string) string { return "device:" + k }
 
-type deviceCounter struct {
-	failures []time.Time // inside the window, oldest first
-	pending  int
-}
-
-func newDeviceThrottle() *deviceThrottle {
-	return &deviceThrottle{keys: make(map[string]*deviceCounter)}
-}
-
-func keyLimit(k string) int {
+func deviceLimit(k string) store.AttemptLimit {
+	max := deviceKeyFailures
 	if k == deviceServerKey {
-		return deviceServerFailures
+		max = deviceServerFailures
 	}
-	return deviceKeyFailures
+	return store.AttemptLimit{Max: max, Window: deviceThrottleWindow, Lockout: deviceThrottleWindow}
 }
 
-// begin reserves an attempt under every key, or reports how long until
-// one would be allowed.
-func (t *deviceThrottle) begin(now time.Time, keys ...string) (ok bool, retryAfter time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// beginDeviceAttempt reserves a user-code attempt under every key in the
+// store's attempt counters, which every node sharing the store shares (a
+// guesser cannot spread guesses over nodes), or reports how long until
+// one would be allowed. An attempt in flight counts as a failure in
+// advance, so parallel requests cannot pass the limit. A store error is
+// returned: the attempt is then refused (fail closed).
+func (s *Server) beginDeviceAttempt(ctx context.Context, keys []string) (ok bool, retryAfter time.Duration, err error) {
+	now := s.now()
+	var reserved []string
 	for _, k := range keys {
-		c := t.keys[k]
-		if c == nil {
-			continue
+		got, wait, err := s.st.BeginAttempt(ctx, deviceAttemptKey(k), now, deviceLimit(k))
+		if err != nil || !got {
+			s.endDeviceAttempt(ctx, reserved, false) // give back what was taken
+			return false, wait, err
 		}
-		c.expire(now)
-		if len(c.failures)+c.pending >= keyLimit(k) {
-			wait := time.Second
-			if len(c.failures) > 0 {
-				wait = max(wait, c.failures[0].Add(deviceThrottleWindow).Sub(now))
-			}
-			retryAfter = max(retryAfter, wait)
-		}
+		reserved = append(reserved, k)
 	}
-	if retryAfter > 0 {
-		return false, retryAfter
+	return true, 0, nil
+}
+
+// endDeviceAttempt settles the reservations: a wrong code counts as a
+// failure under every key; anything else is no failure, and clears
+// nothing (a right code says nothing about the other guesses).
+func (s *Server) endDeviceAttempt(ctx context.Context, keys []string, failed bool) {
+	// Settled even if the request went away: an unsettled reservation
+	// would count as a failure until its window passes.
+	ctx = context.WithoutCancel(ctx)
+	o := store.AttemptCancelled
+	if failed {
+		o = store.AttemptFailed
 	}
+	now := s.now()
 	for _, k := range keys {
-		t.get(now, k).pending++
+		_ = s.st.EndAttempt(ctx, deviceAttemptKey(k), now, deviceLimit(k), o) // fail-safe: see store.AttemptStore
 	}
-	return true, 0
-}
-
-// end releases the attempts begin reserved, counting a failure under
-// every key if failed.
-func (t *deviceThrottle) end(now time.Time, failed bool, keys ...string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, k := range keys {
-		c := t.get(now, k)
-		if c.pending > 0 {
-			c.pending--
-		}
-		c.expire(now)
-		if failed {
-			c.failures = append(c.failures, now)
-		}
-		if c.pending == 0 && len(c.failures) == 0 {
-			delete(t.keys, k)
-		}
-	}
-}
-
-func (c *deviceCounter) expire(now time.Time) {
-	i := 0
-	for i < len(c.failures) && !c.failures[i].Add(deviceThrottleWindow).After(now) {
-		i++
-	}
-	c.failures = c.failures[i:]
-}
-
-// get returns k's counter, making room first when the map is full.
-func (t *deviceThrottle) get(now time.Time, k string) *deviceCounter {
-	if c := t.keys[k]; c != nil {
-		return c
-	}
-	if len(t.keys) >= deviceThrottleKeys {
-		for key, c := range t.keys {
-			if c.expire(now); c.pending == 0 && len(c.failures) == 0 {
-				delete(t.keys, key)
-			}
-		}
-		for key := range t.keys {
-			if len(t.keys) < deviceThrottleKeys {
-				break
-			}
-			if key != deviceServerKey {
-				delete(t.keys, key)
-			}
-		}
-	}
-	c := &deviceCounter{}
-	t.keys[k] = c
-	return c
 }

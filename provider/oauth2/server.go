@@ -154,6 +154,8 @@ type Store interface {
 	store.KeyStore
 	store.ChangeCounter
 	store.DeviceStore
+	// AttemptStore counts wrong user codes on the device page.
+	store.AttemptStore
 }
 
 // A whole store.Store will do.
@@ -172,8 +174,6 @@ type Server struct {
 	bearers *cache.Cache[bearerEntry]
 	// keys sign and verify JWT access tokens; nil for opaque tokens.
 	keys *jwt.Keys
-	// devices throttles user-code entry on the device page.
-	devices *deviceThrottle
 }
 
 // New validates cfg, fills in defaults and returns a Server.
@@ -247,7 +247,6 @@ func New(cfg Config, st Store, clients *provider.Clients) (*Server, error) {
 		issuer:  strings.TrimSuffix(cfg.Issuer, "/"),
 		bearers: cache.New[bearerEntry](cfg.CacheSize),
 		keys:    keys,
-		devices: newDeviceThrottle(),
 	}, nil
 }
 
