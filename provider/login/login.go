@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -35,13 +36,29 @@ const (
 func (m *Manager) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		m.showLogin(w, r, http.StatusOK, provider.LoginPage{ReturnTo: m.returnTo(r.URL.Query().Get("return_to"))})
+		rt := m.returnTo(r.URL.Query().Get("return_to"))
+		m.showLogin(w, r, http.StatusOK, provider.LoginPage{ReturnTo: rt, Username: loginHint(rt)})
 	case http.MethodPost:
 		m.postLogin(w, r)
 	default:
 		w.Header().Set("Allow", "GET, HEAD, POST")
 		m.cfg.Pages.RenderError(w, http.StatusMethodNotAllowed, "Method not allowed", "Use the sign-in form.")
 	}
+}
+
+// loginHint is the login_hint of the request the login returns to
+// (OpenID Connect Core §3.1.2.1: the identifier the user is expected to
+// sign in with), to prefill the username; "" if none or implausible.
+func loginHint(returnTo string) string {
+	u, err := url.Parse(returnTo)
+	if err != nil {
+		return ""
+	}
+	hint := u.Query().Get("login_hint")
+	if len(hint) > 256 || strings.ContainsAny(hint, "\x00\r\n") {
+		return ""
+	}
+	return hint
 }
 
 // preLoginCookie names the double-submit cookie of the login form.

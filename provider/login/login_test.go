@@ -390,3 +390,19 @@ func TestLoginFailsClosedWithoutTheCounters(t *testing.T) {
 		t.Fatalf("%d passwords checked without their count", n)
 	}
 }
+
+// The login_hint of the request the login returns to (an OpenID Connect
+// authorization request) prefills the username, escaped like any value.
+func TestLoginPagePrefillsTheLoginHint(t *testing.T) {
+	e := newEnv(t, nil)
+	b := e.browser("192.0.2.1:5000")
+	back := url.QueryEscape("/oauth2/authorize?scope=openid&login_hint=" + url.QueryEscape(`alice"><b>`))
+	body := b.do(http.MethodGet, DefaultLoginPath+"?return_to="+back, nil).Body.String()
+	if !strings.Contains(body, `value="alice&#34;&gt;&lt;b&gt;"`) {
+		t.Fatalf("username not prefilled (escaped) from login_hint:\n%s", body)
+	}
+	body = b.do(http.MethodGet, DefaultLoginPath+"?return_to=/a", nil).Body.String()
+	if strings.Contains(body, `id="username" name="username" type="text" value="a`) {
+		t.Fatal("a username prefilled without a hint")
+	}
+}
