@@ -524,6 +524,43 @@ func TestNodesAreOneAuthorizationServer(t *testing.T) {
 		}
 	})
 
+	t.Run("a client's secret rotated and the client deleted on A: B refuses the old secret and the token", func(t *testing.T) {
+		adminJSON := func(method, path, body string) map[string]any {
+			t.Helper()
+			req, _ := http.NewRequest(method, a.admin+path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var out map[string]any
+			json.NewDecoder(resp.Body).Decode(&out)
+			if resp.StatusCode >= 300 {
+				t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, out)
+			}
+			return out
+		}
+		reg := adminJSON(http.MethodPost, "/oauth/default/clients", `{"name":"Rotating service","grants":["client_credentials"],"scopes":["read"]}`)
+		id, oldSecret := reg["client_id"].(string), reg["client_secret"].(string)
+		cc := url.Values{"grant_type": {"client_credentials"}}
+		s, tr, _ := token(t, b, id, oldSecret, cc)
+		if s != http.StatusOK || api(t, b, tr.AccessToken) != http.StatusOK {
+			t.Fatalf("registered on A, token on B: %d", s)
+		}
+		newSecret := adminJSON(http.MethodPost, "/oauth/default/clients/"+id+"/secret", ``)["client_secret"].(string)
+		if s, _, _ := token(t, b, id, oldSecret, cc); s != http.StatusUnauthorized {
+			t.Errorf("old secret on B after rotation on A: %d, want 401", s)
+		}
+		if s, _, _ := token(t, b, id, newSecret, cc); s != http.StatusOK {
+			t.Errorf("new secret on B: %d", s)
+		}
+		adminJSON(http.MethodDelete, "/oauth/default/clients/"+id, ``)
+		if s := api(t, b, tr.AccessToken); s != http.StatusUnauthorized {
+			t.Errorf("token of a client deleted on A, on B: %d, want 401", s)
+		}
+	})
+
 	t.Run("OAuth 1: temporary credentials, verifiers and nonces are single use across nodes", func(t *testing.T) {
 		oauth1Across(t, a, b, c)
 	})
