@@ -200,9 +200,15 @@ type manageBackend interface {
 // it afterwards. As caddycmd.WrapCommandFuncForCobra does, errors go
 // through Caddy's logger instead of cobra's plain "Error:" line.
 func runWith(run func(cmd *cobra.Command, args []string, b manageBackend) error) func(*cobra.Command, []string) error {
+	return runOn(openBackend, run)
+}
+
+// runOn is runWith for a backend opened by open: the management commands'
+// and the dump commands' (command_dump.go).
+func runOn[B any](open func(*cobra.Command) (B, func() error, error), run func(cmd *cobra.Command, args []string, b B) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		err := func() error {
-			b, closeBackend, err := openBackend(cmd)
+			b, closeBackend, err := open(cmd)
 			if err != nil {
 				return err
 			}

@@ -88,24 +88,7 @@ type dumpBackend interface {
 // runDump is runWith for the dump commands: it opens the backend the
 // flags select and logs a failure through Caddy's logger.
 func runDump(run func(cmd *cobra.Command, args []string, b dumpBackend) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		err := func() error {
-			b, closeBackend, err := openDumpBackend(cmd)
-			if err != nil {
-				return err
-			}
-			err = run(cmd, args, b)
-			if cerr := closeBackend(); cerr != nil && err == nil {
-				err = cerr
-			}
-			return err
-		}()
-		if err != nil {
-			caddy.Log().Error(err.Error())
-			cmd.SilenceErrors = true
-		}
-		return err
-	}
+	return runOn(openDumpBackend, run)
 }
 
 // openDumpBackend picks the Badger directory of --storage, the storage

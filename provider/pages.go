@@ -348,20 +348,28 @@ func (p *Pages) consentToken(user, clientID string, exp time.Time) string {
 }
 
 func (p *Pages) checkConsentToken(tok, user, clientID string) bool {
-	es, ms, ok := strings.Cut(tok, ".")
-	if !ok || len(es) > 19 {
-		return false
-	}
-	exp, err := strconv.ParseInt(es, 10, 64)
-	if err != nil {
-		return false
-	}
-	mac, err := base64.RawURLEncoding.DecodeString(ms)
-	if err != nil {
+	exp, mac, ok := splitFormToken(tok)
+	if !ok {
 		return false
 	}
 	good := hmac.Equal(mac, p.consentMAC(user, clientID, exp))
 	return good && !p.Clock.Now().After(time.Unix(exp, 0))
+}
+
+// splitFormToken parses a form token "<expiry unix>.<base64url MAC>".
+func splitFormToken(tok string) (exp int64, mac []byte, ok bool) {
+	es, ms, ok := strings.Cut(tok, ".")
+	if !ok || len(es) > 19 {
+		return 0, nil, false
+	}
+	exp, err := strconv.ParseInt(es, 10, 64)
+	if err != nil {
+		return 0, nil, false
+	}
+	if mac, err = base64.RawURLEncoding.DecodeString(ms); err != nil {
+		return 0, nil, false
+	}
+	return exp, mac, true
 }
 
 // LoginPage is what the login form shows and round-trips.

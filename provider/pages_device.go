@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"net/http"
 	"strconv"
-	"strings"
 )
 
 // DevicePage is the user-code form of the device flow's verification page
@@ -124,16 +123,8 @@ func (p *Pages) deviceToken(purpose, user, userCode string, exp int64) string {
 }
 
 func (p *Pages) checkDeviceToken(tok, purpose, user, userCode string) bool {
-	es, ms, ok := strings.Cut(tok, ".")
-	if !ok || len(es) > 19 {
-		return false
-	}
-	exp, err := strconv.ParseInt(es, 10, 64)
-	if err != nil {
-		return false
-	}
-	mac, err := base64.RawURLEncoding.DecodeString(ms)
-	if err != nil {
+	exp, mac, ok := splitFormToken(tok)
+	if !ok {
 		return false
 	}
 	good := hmac.Equal(mac, p.deviceMAC(purpose, user, userCode, exp))
