@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/caddy-oauth/caddy-oauth/provider/providertest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,24 +24,8 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/store/badger"
 )
 
-// testClock starts at the real time: Badger expires entries by the real
-// clock, the Manager by this one.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// testClock is the shared settable clock.
+type testClock = providertest.Clock
 
 // bcryptChecker is a small real PasswordChecker over the store's users,
 // comparing unknown users against a dummy hash as the Caddy glue does.
@@ -144,7 +129,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 		db:       db,
 		sessions: &recordingSessions{SessionStore: db},
 		checker:  &bcryptChecker{users: db, dummy: dummy},
-		clock:    &testClock{t: time.Now()},
+		clock:    providertest.NewClock(time.Now()),
 		events:   &eventLog{},
 	}
 	e.pages = &provider.Pages{Key: []byte("0123456789abcdef0123456789abcdef"), Clock: e.clock.Now}

@@ -2,6 +2,7 @@ package oauth1
 
 import (
 	"context"
+	"github.com/caddy-oauth/caddy-oauth/provider/providertest"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -16,29 +17,8 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/store/badger"
 )
 
-// testClock is an injectable provider.Clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// testClock is the shared settable clock.
+type testClock = providertest.Clock
 
 // env is a Server over a real in-memory Badger store.
 type env struct {
@@ -72,7 +52,7 @@ func newEnvOn(t testing.TB, db *badger.DB, mutate func(*Config), static ...*stor
 		t.Fatal(err)
 	}
 	// Real time by default: the store expires items by the wall clock.
-	clk := &testClock{t: time.Now().Truncate(time.Second)}
+	clk := providertest.NewClock(time.Now().Truncate(time.Second))
 	e := &env{db: db, clock: clk, sealer: sealer}
 	if tt, ok := t.(*testing.T); ok {
 		e.t = tt

@@ -15,9 +15,7 @@ import (
 func lateReplayEnv(t *testing.T) *env {
 	t.Helper()
 	e := newEnv(t, func(c *Config) { c.CodeTTL = time.Second })
-	e.clock.mu.Lock()
-	e.clock.now = time.Now()
-	e.clock.mu.Unlock()
+	e.clock.Set(time.Now())
 	return e
 }
 

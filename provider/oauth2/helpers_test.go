@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/caddy-oauth/caddy-oauth/provider/providertest"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -28,24 +29,8 @@ const (
 	testVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 )
 
-// testClock is a settable clock. It starts at the real time because the
-// Badger store also expires items by the real clock.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// testClock is the shared settable clock.
+type testClock = providertest.Clock
 
 // events records audit events.
 type events struct {
@@ -127,7 +112,7 @@ func newEnv(t testing.TB, mutate func(*Config)) *env {
 
 func newEnvOn(t testing.TB, db *badger.DB, mutate func(*Config)) *env {
 	t.Helper()
-	clk := &testClock{now: time.Now().Truncate(time.Second)}
+	clk := providertest.NewClock(time.Now().Truncate(time.Second))
 	ev := &events{}
 	cfg := Config{
 		Issuer:        testIssuer,

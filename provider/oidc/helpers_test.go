@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto"
 	"encoding/json"
+	"github.com/caddy-oauth/caddy-oauth/provider/providertest"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,24 +30,8 @@ const (
 	otherRedir  = "https://other.example.com/cb"
 )
 
-// testClock is settable; it starts at the real time because Badger
-// expires items by the real clock.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// testClock is the shared settable clock.
+type testClock = providertest.Clock
 
 // env is an OAuth 2 server with OpenID Connect over in-memory Badger.
 type env struct {
@@ -66,7 +50,7 @@ func newEnv(t *testing.T, tokenFormat string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	clk := &testClock{now: time.Now().Truncate(time.Second)}
+	clk := providertest.NewClock(time.Now().Truncate(time.Second))
 	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: clk.Now}, db)
 	if err != nil {
 		t.Fatal(err)
