@@ -20,10 +20,10 @@ package dcr
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -103,12 +103,12 @@ func (s *Server) registrationToken(id string, created time.Time) string {
 
 // clientURI is the registration_client_uri of id.
 func (s *Server) clientURI(id string) string {
-	return s.cfg.Issuer + s.cfg.Prefix + Path + "?client_id=" + queryEscape(id)
+	return s.cfg.Issuer + s.cfg.Prefix + Path + "?client_id=" + url.QueryEscape(id)
 }
 
-// equalTokens compares two tokens in constant time (by their SHA-256, so
-// the lengths leak nothing either).
+// equalTokens compares two tokens in constant time, by their hashes, so
+// that the length of the expected one (a configured initial access token)
+// leaks nothing either.
 func equalTokens(a, b string) bool {
-	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
-	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+	return provider.EqualBytes(provider.HashToken(a), provider.HashToken(b))
 }

@@ -97,7 +97,7 @@ func (e *env) register(body string) map[string]any {
 
 func TestRegisterConfidentialClient(t *testing.T) {
 	e := newEnv(t, false)
-	out := e.register(`{"redirect_uris":["https://app.example/cb"],"client_name":"My app","scope":"read","grant_types":["authorization_code","refresh_token"],"logo_uri":"https://app.example/logo.png"}`)
+	out := e.register(`{"redirect_uris":["https://app.example/cb"],"client_name":"My app","scope":"read","grant_types":["authorization_code","refresh_token"],"logo_uri":"https://app.example/logo.png","trusted":true,"introspect":true}`)
 	id, _ := out["client_id"].(string)
 	secret, _ := out["client_secret"].(string)
 	if id == "" || secret == "" || out["client_secret_expires_at"] != float64(0) || out["client_id_issued_at"] == nil {

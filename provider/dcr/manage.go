@@ -2,7 +2,6 @@ package dcr
 
 import (
 	"context"
-	"crypto/subtle"
 	"net/http"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
@@ -101,5 +100,5 @@ func (s *Server) secretMatches(ctx context.Context, id, secret string) bool {
 	if err != nil || len(c.SecretHash) == 0 {
 		return false
 	}
-	return subtle.ConstantTimeCompare(provider.HashToken(secret), c.SecretHash) == 1
+	return provider.EqualBytes(provider.HashToken(secret), c.SecretHash)
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -160,5 +159,3 @@ func (s *Server) responseOf(v *registry.ClientView, auth string) response {
 	}
 	return r
 }
-
-func queryEscape(s string) string { return url.QueryEscape(s) }
