@@ -30,26 +30,26 @@ func oidcCaddyfile(t *testing.T, backendAddr string) string {
 		server {
 			issuer `+oidcAuth+`
 			storage badger `+t.TempDir()+`
-			scopes openid profile read
+			scopes openid profile read offline_access
 			default_scopes read
 			user `+testUser+` `+h+`
 			client rp {
 				name "Relying party"
 				secret rp-secret
 				redirect_uri `+oidcRedirect+`
-				scopes openid profile read
+				scopes openid profile read offline_access
 			}
 			client other-rp {
 				secret other-secret
 				redirect_uri `+oidcRedirect+`
-				scopes openid profile read
+				scopes openid profile read offline_access
 				trusted
 			}
 		}
 		server jwt {
 			issuer `+oidcAuthJWT+`
 			storage badger `+t.TempDir()+`
-			scopes openid profile read
+			scopes openid profile read offline_access
 			token_format jwt
 			user `+testUser+` `+h+`
 			client rp {
@@ -131,7 +131,7 @@ func TestOpenIDConnectEndToEnd(t *testing.T) {
 	}
 	rp := &xoauth2.Config{
 		ClientID: "rp", ClientSecret: "rp-secret", RedirectURL: oidcRedirect,
-		Endpoint: provider.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile"},
+		Endpoint: provider.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile", oidc.ScopeOfflineAccess},
 	}
 	verifier := provider.Verifier(&oidc.Config{ClientID: "rp"})
 	wc := newWebClient(t)
@@ -258,6 +258,20 @@ func TestOpenIDConnectEndToEnd(t *testing.T) {
 		_ = firstID.Claims(&b)
 		if idt.Subject != firstID.Subject || a.AuthTime != b.AuthTime || tok.AccessToken == first.AccessToken {
 			t.Fatalf("sub %q auth_time %d, want %q %d", idt.Subject, a.AuthTime, firstID.Subject, b.AuthTime)
+		}
+	})
+
+	t.Run("without offline_access an OpenID grant has no refresh token", func(t *testing.T) {
+		online := *rp
+		online.Scopes = []string{oidc.ScopeOpenID, "profile"}
+		state, pkce := "st-online", xoauth2.GenerateVerifier()
+		code := oidcCode(t, wc, online.AuthCodeURL(state, oidc.Nonce("online"), xoauth2.S256ChallengeOption(pkce)), state)
+		tok, err := online.Exchange(ctx, code, xoauth2.VerifierOption(pkce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raw, _ := tok.Extra("id_token").(string); raw == "" || tok.RefreshToken != "" {
+			t.Fatalf("id_token %t, refresh token %q", raw != "", tok.RefreshToken)
 		}
 	})
 

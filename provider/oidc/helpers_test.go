@@ -62,7 +62,7 @@ func newEnv(t *testing.T, tokenFormat string) *env {
 	)
 	srv, err := oauth2.New(oauth2.Config{
 		Issuer:        testIssuer,
-		Scopes:        []string{"openid", "profile", "read"},
+		Scopes:        []string{"openid", "profile", "read", "offline_access"},
 		DefaultScopes: []string{"read"},
 		Clock:         clk.Now,
 		TokenFormat:   tokenFormat,

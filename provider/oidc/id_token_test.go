@@ -115,7 +115,7 @@ func TestAuthTimeIsTheRequestTimeWithoutASession(t *testing.T) {
 func TestARefreshReturnsANewIDTokenForTheOriginalAuthentication(t *testing.T) {
 	e := newEnv(t, "")
 	signedIn := e.clock.Now().Add(-time.Hour)
-	first := e.exchange("web", webSecret, webRedirect, e.code("web", webRedirect, "openid profile", "n1", signedIn))
+	first := e.exchange("web", webSecret, webRedirect, e.code("web", webRedirect, "openid profile offline_access", "n1", signedIn))
 	e.clock.Advance(30 * time.Minute)
 	next := e.token("web", webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.RefreshToken}})
 	if next.IDToken == "" {
