@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/coreos/go-oidc/v3/oidc"
 	xoauth2 "golang.org/x/oauth2"
 )
 
@@ -85,13 +86,21 @@ func browserCaddyfile(t *testing.T, redirectURI, backendAddr string) string {
 		server {
 			issuer `+browserAuth+`
 			storage badger `+t.TempDir()+`
-			scopes read profile
+			scopes openid read profile
+			grants authorization_code refresh_token device_code
+			device_interval 1s
 			user `+testUser+` `+testPasswordHash(t)+`
 			client example-app {
 				name "Example app"
 				secret example-secret
 				redirect_uri `+redirectURI+`
+				scopes openid read profile
+			}
+			client tv {
+				name "Living room TV"
+				public
 				scopes read profile
+				grants device_code
 			}
 		}
 	}`) + `
@@ -107,10 +116,13 @@ func browserCaddyfile(t *testing.T, redirectURI, backendAddr string) string {
 }
 
 // TestBrowserLoginAndConsent drives a real headless Chromium through the
-// authorization code flow: login form, consent page, redirect to the
-// client. It checks what only a browser enforces: the pages' CSP
-// (form-action must let the consent POST redirect to the client), the
-// cookies' attributes as a browser applies them, and the Referrer-Policy.
+// OpenID Connect authorization code flow (login form, consent page,
+// redirect to the client, an ID token go-oidc verifies), then, in the same
+// session, through the device flow's verification page for a real
+// golang.org/x/oauth2 device client. It checks what only a browser
+// enforces: the pages' CSP (form-action must let the consent POST
+// redirect to the client), the cookies' attributes as a browser applies
+// them, and the Referrer-Policy.
 func TestBrowserLoginAndConsent(t *testing.T) {
 	chrome := chromiumPath(t)
 	be := newBackend(t)
@@ -119,7 +131,7 @@ func TestBrowserLoginAndConsent(t *testing.T) {
 
 	conf := &xoauth2.Config{
 		ClientID: "example-app", ClientSecret: "example-secret", RedirectURL: redirectURI,
-		Scopes: []string{"read", "profile"},
+		Scopes: []string{oidc.ScopeOpenID, "read", "profile"},
 		Endpoint: xoauth2.Endpoint{
 			AuthURL: browserAuth + "/oauth2/authorize", TokenURL: browserAuth + "/oauth2/token",
 			AuthStyle: xoauth2.AuthStyleInHeader,
@@ -127,7 +139,9 @@ func TestBrowserLoginAndConsent(t *testing.T) {
 	}
 	verifier := xoauth2.GenerateVerifier()
 	state := "browser-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	authURL := conf.AuthCodeURL(state, xoauth2.S256ChallengeOption(verifier))
+	nonce := "nonce-" + xoauth2.GenerateVerifier()[:16]
+	signInFrom := time.Now().Truncate(time.Second)
+	authURL := conf.AuthCodeURL(state, oidc.Nonce(nonce), xoauth2.S256ChallengeOption(verifier))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -214,7 +228,6 @@ func TestBrowserLoginAndConsent(t *testing.T) {
 	if loc, err := chromedp.Run(bctx, chromedp.Location()); err != nil || !strings.HasPrefix(loc, redirectURI+"?") {
 		t.Errorf("browser at %s (%v), want the callback", loc, err)
 	}
-	stop() // the browser's part is done
 
 	if hit.query.Get("state") != state || hit.query.Get("code") == "" || hit.query.Get("iss") != browserAuth {
 		t.Fatalf("callback query %v: want the code, state %q and iss", hit.query, state)
@@ -222,18 +235,117 @@ func TestBrowserLoginAndConsent(t *testing.T) {
 	if hit.referer != "" {
 		t.Errorf("the callback got Referer %q; the pages say no-referrer", hit.referer)
 	}
-	hc := context.WithValue(context.Background(), xoauth2.HTTPClient, &http.Client{Timeout: 10 * time.Second})
+	hc := oidc.ClientContext(context.Background(), &http.Client{Timeout: 10 * time.Second})
 	tok, err := conf.Exchange(hc, hit.query.Get("code"), xoauth2.VerifierOption(verifier))
 	if err != nil {
 		t.Fatalf("exchange: %v", err)
 	}
+	checkBrowserIDToken(t, hc, tok, nonce, signInFrom)
 	req := newRequest(t, http.MethodGet, browserAPI+"/api/me", nil)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	if resp, body := do(t, noRedirect(), req); resp.StatusCode != http.StatusOK {
 		t.Fatalf("API: %d %s", resp.StatusCode, body)
 	}
-	if got := be.last(t); got.Header.Get("X-OAuth-User") != testUser || got.Header.Get("X-OAuth-Scope") != "read profile" {
+	if got := be.last(t); got.Header.Get("X-OAuth-User") != testUser || got.Header.Get("X-OAuth-Scope") != "openid read profile" {
 		t.Errorf("backend saw user %q scope %q", got.Header.Get("X-OAuth-User"), got.Header.Get("X-OAuth-Scope"))
+	}
+
+	// The device flow, approved in the same browser session: the user
+	// opens verification_uri_complete, confirms the prefilled code and
+	// answers the consent page while the device polls.
+	tv := &xoauth2.Config{ClientID: "tv", Scopes: []string{"read", "profile"}, Endpoint: xoauth2.Endpoint{
+		DeviceAuthURL: browserAuth + "/oauth2/device_authorization", TokenURL: browserAuth + "/oauth2/token",
+		AuthStyle: xoauth2.AuthStyleInParams,
+	}}
+	da, err := tv.DeviceAuth(hc)
+	if err != nil {
+		t.Fatalf("device authorization: %v", err)
+	}
+	polling := pollInBackground(ctx, tv, da)
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(da.VerificationURIComplete),
+		chromedp.WaitVisible(chromedp.CSS("#user_code")),
+	)
+	if err != nil {
+		t.Fatalf("device page in the browser: %v", err)
+	}
+	code, err := chromedp.Run(bctx, chromedp.Value(chromedp.CSS("#user_code")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(bctx,
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`button[name="decision"][value="approve"]`)),
+	)
+	if err != nil {
+		t.Fatalf("confirming the code in the browser: %v", err)
+	}
+	if code != da.UserCode {
+		t.Errorf("the device page prefilled %q, want %q", code, da.UserCode)
+	}
+	if text, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body"))); err != nil || !strings.Contains(text, "Living room TV") {
+		t.Fatalf("device consent page (%v):\n%s", err, text)
+	}
+	err = chromedp.Do(bctx,
+		chromedp.Click(chromedp.CSS(`button[name="decision"][value="approve"]`)),
+		chromedp.WaitVisible(chromedp.CSS("h1")),
+	)
+	if err != nil {
+		t.Fatalf("approving the device: %v", err)
+	}
+	if text, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("h1"))); err != nil || text != "Device connected" {
+		t.Errorf("after approval the page says %q (%v)", text, err)
+	}
+	stop() // the browser's part is done
+
+	p := waitPolled(t, polling)
+	if p.err != nil {
+		t.Fatalf("device polling: %v", p.err)
+	}
+	req = newRequest(t, http.MethodGet, browserAPI+"/api/me", nil)
+	req.Header.Set("Authorization", "Bearer "+p.tok.AccessToken)
+	if resp, body := do(t, noRedirect(), req); resp.StatusCode != http.StatusOK {
+		t.Fatalf("API with the device token: %d %s", resp.StatusCode, body)
+	}
+	if got := be.last(t); got.Header.Get("X-OAuth-User") != testUser || got.Header.Get("X-OAuth-Client-Id") != "tv" {
+		t.Errorf("backend saw user %q client %q", got.Header.Get("X-OAuth-User"), got.Header.Get("X-OAuth-Client-Id"))
+	}
+}
+
+// checkBrowserIDToken verifies the ID token of tok as a relying party
+// does (discovery, signature, iss, aud, nonce) and its claims: the sub
+// UserInfo names for the signed-in user, and the sign-in time.
+func checkBrowserIDToken(t *testing.T, ctx context.Context, tok *xoauth2.Token, nonce string, signInFrom time.Time) {
+	t.Helper()
+	op, err := oidc.NewProvider(ctx, browserAuth)
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := op.Verifier(&oidc.Config{ClientID: "example-app"}).Verify(ctx, raw)
+	if err != nil {
+		t.Fatalf("ID token: %v", err)
+	}
+	var c struct {
+		AuthTime int64  `json:"auth_time"`
+		Azp      string `json:"azp"`
+	}
+	if err := idt.Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	if idt.Nonce != nonce || c.Azp != "example-app" || c.AuthTime < signInFrom.Unix() || c.AuthTime > time.Now().Unix() {
+		t.Errorf("ID token nonce %q azp %q auth_time %d (signed in from %d)", idt.Nonce, c.Azp, c.AuthTime, signInFrom.Unix())
+	}
+	info, err := op.UserInfo(ctx, xoauth2.StaticTokenSource(tok))
+	if err != nil {
+		t.Fatalf("userinfo: %v", err)
+	}
+	var claims struct {
+		PreferredUsername string `json:"preferred_username"`
+	}
+	_ = info.Claims(&claims)
+	if info.Subject == "" || info.Subject != idt.Subject || claims.PreferredUsername != testUser {
+		t.Errorf("userinfo sub %q preferred_username %q, ID token sub %q", info.Subject, claims.PreferredUsername, idt.Subject)
 	}
 }
 
