@@ -87,6 +87,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //				scopes         <scope...>
 //				grants         <grant...>
 //				rsa_public_key <pem file>
+//				id_token_signed_response_alg RS256|<jwt_algorithm>
 //				public
 //				trusted
 //				introspect
@@ -311,6 +312,10 @@ func (cc *ClientConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "rsa_public_key":
 			if err := oneArg(d, &cc.RSAPublicKey); err != nil {
+				return err
+			}
+		case "id_token_signed_response_alg":
+			if err := oneArg(d, &cc.IDTokenSignedResponseAlg); err != nil {
 				return err
 			}
 		case "public", "trusted", "introspect":

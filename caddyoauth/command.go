@@ -33,7 +33,7 @@ of an authorization server of the oauth app.
 
   caddy oauth client add --name <name> [--id <client_id>] [--scope <s>]...
         [--grant <g>]... [--redirect-uri <uri>]... [--callback-uri <uri>]...
-        [--public] [--trusted] [--introspect] [--json]
+        [--public] [--trusted] [--introspect] [--id-token-alg <alg>] [--json]
   caddy oauth client list [--json]
   caddy oauth client remove <client_id>
   caddy oauth user add <name> [--password <password>]
@@ -94,7 +94,7 @@ func buildOAuthCommand(cmd *cobra.Command) {
 
 	client := &cobra.Command{Use: "client", Short: "Registers, lists and removes OAuth clients"}
 	clientAdd := &cobra.Command{
-		Use:   "add --name <name> [--id <client_id>] [--scope <scope>]... [--grant <grant>]... [--redirect-uri <uri>]... [--callback-uri <uri>]... [--public] [--trusted] [--introspect] [--json]",
+		Use:   "add --name <name> [--id <client_id>] [--scope <scope>]... [--grant <grant>]... [--redirect-uri <uri>]... [--callback-uri <uri>]... [--public] [--trusted] [--introspect] [--id-token-alg <alg>] [--json]",
 		Short: "Registers a client and prints its client_id and client_secret",
 		Args:  cobra.NoArgs,
 		RunE:  runWith(cmdClientAdd),
@@ -109,6 +109,7 @@ func buildOAuthCommand(cmd *cobra.Command) {
 	f.Bool("public", false, "A public client (native or browser app): no secret, PKCE required")
 	f.Bool("trusted", false, "A first-party client: no consent page")
 	f.Bool("introspect", false, "May introspect any token (a resource server or gateway)")
+	f.String("id-token-alg", "", "The JWS alg of its OpenID Connect ID tokens: RS256 (default) or the server's jwt_algorithm")
 	f.Bool("json", false, "Print the admin API's JSON")
 	clientList := &cobra.Command{
 		Use:   "list [--json]",
@@ -345,6 +346,7 @@ func cmdClientAdd(cmd *cobra.Command, _ []string, b manageBackend) error {
 	req.Public, _ = fl.GetBool("public")
 	req.Trusted, _ = fl.GetBool("trusted")
 	req.Introspect, _ = fl.GetBool("introspect")
+	req.IDTokenSignedResponseAlg, _ = fl.GetString("id-token-alg")
 	asJSON, _ := fl.GetBool("json")
 	if req.Name == "" {
 		return errors.New("--name is required: it is shown to users on the consent page")

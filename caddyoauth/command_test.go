@@ -244,6 +244,7 @@ func TestCLIThroughAdminAPI(t *testing.T) {
 			{"an unknown server", "", []string{"client", "list", "--server", "nope"}, `oauth server "nope" is not configured`},
 			{"a client without a name", "", []string{"client", "add"}, "--name is required"},
 			{"an unknown scope", "", []string{"client", "add", "--name", "x", "--scope", "admin"}, `scope "admin" is not among the server's scopes`},
+			{"an ID token algorithm on a server without OpenID", "", []string{"client", "add", "--name", "x", "--id-token-alg", "RS256"}, "OpenID Connect is off"},
 			{"a user without a password", "", []string{"user", "add", "gina"}, "no password"},
 			{"a short password", "short\n", []string{"user", "add", "gina"}, "at least 8"},
 			{"revoking neither a user nor a client", "", []string{"token", "revoke"}, "exactly one of --user or --client"},

@@ -2,9 +2,11 @@ package caddyoauth
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +57,7 @@ func oidcCaddyfile(t *testing.T, backendAddr string) string {
 			client rp {
 				secret rp-secret
 				redirect_uri `+oidcRedirect+`
+				id_token_signed_response_alg EdDSA
 				trusted
 			}
 		}
@@ -158,10 +161,14 @@ func TestOpenIDConnectEndToEnd(t *testing.T) {
 			t.Fatalf("at_hash: %v", err)
 		}
 		var c struct {
-			AuthTime int64  `json:"auth_time"`
-			Azp      string `json:"azp"`
+			AuthTime int64    `json:"auth_time"`
+			Azp      string   `json:"azp"`
+			AMR      []string `json:"amr"`
 		}
 		_ = idt.Claims(&c)
+		if !slices.Equal(c.AMR, []string{"pwd"}) {
+			t.Errorf("amr %v, want [pwd] for the built-in login", c.AMR)
+		}
 		if idt.Subject != testUser || c.Azp != "rp" || c.AuthTime < before.Unix() || c.AuthTime > time.Now().Unix() {
 			t.Fatalf("sub %q azp %q auth_time %d (signed in from %d)", idt.Subject, c.Azp, c.AuthTime, before.Unix())
 		}
@@ -309,9 +316,20 @@ func TestOpenIDConnectEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		raw, _ := tok.Extra("id_token").(string)
+		// The client asked for EdDSA (id_token_signed_response_alg), which
+		// discovery lists after RS256; go-oidc takes the list from there.
 		idt, err := p.Verifier(&oidc.Config{ClientID: "rp"}).Verify(ctx, raw)
 		if err != nil || idt.Nonce != "jwt-nonce" {
 			t.Fatalf("verify: %v %v", idt, err)
+		}
+		var d struct {
+			Algs []string `json:"id_token_signing_alg_values_supported"`
+		}
+		if err := p.Claims(&d); err != nil || !slices.Equal(d.Algs, []string{"RS256", "EdDSA"}) {
+			t.Fatalf("id_token_signing_alg_values_supported %v (%v)", d.Algs, err)
+		}
+		if h, _, _ := strings.Cut(raw, "."); !strings.Contains(string(mustDecodeSegment(t, h)), `"alg":"EdDSA"`) {
+			t.Fatalf("ID token header %s, want alg EdDSA", mustDecodeSegment(t, h))
 		}
 		if _, err := p.UserInfo(ctx, xoauth2.StaticTokenSource(tok)); err != nil {
 			t.Fatalf("userinfo: %v", err)
@@ -372,4 +390,14 @@ func TestOpenIDPromptAndMaxAge(t *testing.T) {
 	if resp, _ := wc.get(t, authURL(xoauth2.SetAuthURLParam("prompt", "none"))); location(t, resp).Query().Get("code") == "" {
 		t.Errorf("prompt=none with a session and consent: %s, want the code", location(t, resp))
 	}
+}
+
+// mustDecodeSegment decodes one base64url segment of a compact JWS.
+func mustDecodeSegment(t *testing.T, seg string) []byte {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		t.Fatalf("segment %q: %v", seg, err)
+	}
+	return b
 }

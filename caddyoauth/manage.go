@@ -26,6 +26,7 @@ func (c *ServerConfig) policy() registry.Policy {
 		KnownGrants:        knownGrants,
 		EnabledGrants:      enabled,
 		ConfidentialGrants: oauth2.ConfidentialGrants(),
+		IDTokenAlgorithms:  c.idTokenAlgorithms(),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 	"github.com/caddy-oauth/caddy-oauth/provider/oidc"
 )
@@ -15,6 +16,27 @@ import (
 // scopes include openid (with no scopes configured any scope is granted,
 // and OpenID Connect stays off).
 func (c *ServerConfig) oidcEnabled() bool { return slices.Contains(c.Scopes, oauth2.ScopeOpenID) }
+
+// idTokenAlgorithms are the algorithms ID tokens are signed with, RS256
+// first (Core §15.1: every relying party has it), then the jwt_algorithm
+// of a server issuing JWT access tokens, for clients that ask for it
+// (id_token_signed_response_alg). None when OpenID Connect is off.
+func (c *ServerConfig) idTokenAlgorithms() []string {
+	if !c.oidcEnabled() {
+		return nil
+	}
+	algs := []string{string(jwt.RS256)}
+	if c.TokenFormat == tokenFormatJWT {
+		a := jwt.Algorithm(c.JWTAlgorithm)
+		if a == "" {
+			a = jwt.EdDSA
+		}
+		if a != jwt.RS256 {
+			algs = append(algs, string(a))
+		}
+	}
+	return algs
+}
 
 // newOIDC makes the ID token signer of the server, nil when OpenID
 // Connect is off. Its keys rotate like the JWT access token keys.
@@ -29,6 +51,7 @@ func (s *Server) newOIDC(accessTTL time.Duration) (*oidc.Provider, error) {
 		Issuer:      s.cfg.Issuer,
 		TokenTTL:    accessTTL,
 		KeyRotation: time.Duration(s.cfg.JWTKeyRotation),
+		Algorithms:  s.cfg.idTokenAlgorithms(),
 	}, s.store)
 }
 
@@ -49,7 +72,8 @@ func (h *OAuthServer) withAuthTime(r *http.Request, en *engines) *http.Request {
 		return r
 	}
 	if t, ok := en.login.SignedInAt(r); ok {
-		return r.WithContext(oauth2.WithAuthTime(r.Context(), t))
+		// The built-in login takes a password (RFC 8176 "pwd").
+		return r.WithContext(oauth2.WithAuthMethods(oauth2.WithAuthTime(r.Context(), t), "pwd"))
 	}
 	return r
 }

@@ -55,6 +55,8 @@ func TestServerConfigErrors(t *testing.T) {
 		{"http redirect URI", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c", RedirectURIs: []string{"http://app.example.com/cb"}}, Secret: "s"}}}, "redirect_uri"},
 		{"relative callback URI", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c", CallbackURIs: []string{"/cb"}}, Secret: "s"}}}, "callback_uri"},
 		{"missing RSA key file", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c"}, RSAPublicKey: "/nonexistent/key.pem"}}}, "rsa_public_key"},
+		{"ID token algorithm not served", ServerConfig{Scopes: []string{"openid"}, TokenFormat: "jwt", JWTAlgorithm: "ES256", Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c", IDTokenSignedResponseAlg: "EdDSA"}, Secret: "s"}}}, `"EdDSA" is not served here (served: RS256, ES256)`},
+		{"ID token algorithm without OpenID", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c", IDTokenSignedResponseAlg: "RS256"}, Secret: "s"}}}, "OpenID Connect is off"},
 		{"bad RSA key file", ServerConfig{Clients: []ClientConfig{{ClientMetadata: registry.ClientMetadata{ClientID: "c"}, RSAPublicKey: badPEM}}}, "rsa_public_key"},
 	}
 	for _, tc := range tests {

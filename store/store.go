@@ -54,8 +54,11 @@ type Client struct {
 	Trusted      bool     `json:"trusted,omitempty"`
 	Introspect   bool     `json:"introspect,omitempty"`
 	// RSAPublicKeyPEM verifies OAuth 1 RSA-SHA1 signatures.
-	RSAPublicKeyPEM string    `json:"rsa_public_key,omitempty"`
-	CreatedAt       time.Time `json:"created_at"`
+	RSAPublicKeyPEM string `json:"rsa_public_key,omitempty"`
+	// IDTokenSignedResponseAlg is the JWS alg of the client's OpenID
+	// Connect ID tokens; empty means RS256.
+	IDTokenSignedResponseAlg string    `json:"id_token_signed_response_alg,omitempty"`
+	CreatedAt                time.Time `json:"created_at"`
 }
 
 // User is a resource owner who can log in.
@@ -105,8 +108,9 @@ type Token struct {
 	VerifierHash []byte `json:"verifier_hash,omitempty"`
 	// AuthTime is, on a refresh token of an OpenID Connect grant, when the
 	// user authenticated: the auth_time of the ID tokens its refreshes
-	// return (OpenID Connect Core §12.2).
+	// return (OpenID Connect Core §12.2); AMR how (their amr).
 	AuthTime time.Time `json:"auth_time,omitzero"`
+	AMR      []string  `json:"amr,omitempty"`
 }
 
 // Code is an OAuth 2 authorization code, keyed by the SHA-256 of its value.
@@ -127,9 +131,11 @@ type Code struct {
 	Consumed            bool      `json:"consumed,omitempty"`
 	// Nonce and AuthTime are kept for the ID token of an OpenID Connect
 	// request (scope openid): the request's nonce, echoed exactly, and
-	// when the user authenticated (OpenID Connect Core §2, §3.1.2.1).
+	// when the user authenticated (OpenID Connect Core §2, §3.1.2.1);
+	// AMR how (RFC 8176 method names).
 	Nonce    string    `json:"nonce,omitempty"`
 	AuthTime time.Time `json:"auth_time,omitzero"`
+	AMR      []string  `json:"amr,omitempty"`
 }
 
 // Session is a browser login session, keyed by the SHA-256 of its cookie.

@@ -43,6 +43,7 @@ func newEnv(t testing.TB, open bool) *env {
 		KnownGrants:        []string{"authorization_code", "refresh_token", "client_credentials", "password"},
 		EnabledGrants:      []string{"authorization_code", "refresh_token", "client_credentials"},
 		ConfidentialGrants: []string{"client_credentials"},
+		IDTokenAlgorithms:  []string{"RS256", "ES256"},
 	}, audit)
 	m.AddStaticClientRecord(static)
 	e.clients = provider.NewClients(db, static)
@@ -145,6 +146,13 @@ func TestRegisterPublicClientAndDefaults(t *testing.T) {
 	if !strings.HasPrefix(out["client_name"].(string), "Unnamed application") {
 		t.Errorf("default name %v", out["client_name"])
 	}
+	if _, ok := out["id_token_signed_response_alg"]; ok {
+		t.Errorf("id_token_signed_response_alg %v without asking for one", out["id_token_signed_response_alg"])
+	}
+	w, out = e.do(http.MethodPost, "", "", `{"redirect_uris":["https://a.example/cb"],"id_token_signed_response_alg":"ES256"}`)
+	if w.Code != http.StatusCreated || out["id_token_signed_response_alg"] != "ES256" {
+		t.Fatalf("ES256 ID tokens: %d %v", w.Code, out)
+	}
 }
 
 func TestRegistrationRefusals(t *testing.T) {
@@ -168,6 +176,8 @@ func TestRegistrationRefusals(t *testing.T) {
 		{"scope beyond the server's", initialToken, `{"redirect_uris":["https://a.example/cb"],"scope":"admin"}`, 400, "invalid_client_metadata"},
 		{"grant the server does not enable", initialToken, `{"grant_types":["password"]}`, 400, "invalid_client_metadata"},
 		{"public client with client_credentials", initialToken, `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"none"}`, 400, "invalid_client_metadata"},
+		{"ID token algorithm not served", initialToken, `{"redirect_uris":["https://a.example/cb"],"id_token_signed_response_alg":"EdDSA"}`, 400, "invalid_client_metadata"},
+		{"ID token algorithm none", initialToken, `{"redirect_uris":["https://a.example/cb"],"id_token_signed_response_alg":"none"}`, 400, "invalid_client_metadata"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, out := e.do(http.MethodPost, "", tc.token, tc.body)

@@ -27,6 +27,8 @@ type clientMetadata struct {
 	ResponseTypes           []string `json:"response_types,omitempty"`
 	ClientName              string   `json:"client_name,omitempty"`
 	Scope                   string   `json:"scope,omitempty"`
+	// OpenID Connect Registration §2; the registry checks it is served.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg,omitempty"`
 	// RFC 7592 §2.2: an update names the client, and may repeat its
 	// secret (which must then be the current one).
 	ClientID     string `json:"client_id,omitempty"`
@@ -61,7 +63,8 @@ func decodeMetadata(body []byte) (*clientMetadata, *registrationError) {
 // 7591's defaults: authentication client_secret_basic, grant
 // authorization_code, response type code (§2).
 func (md *clientMetadata) registryMetadata() (registry.ClientMetadata, *registrationError) {
-	out := registry.ClientMetadata{Name: md.ClientName, RedirectURIs: md.RedirectURIs}
+	out := registry.ClientMetadata{Name: md.ClientName, RedirectURIs: md.RedirectURIs,
+		IDTokenSignedResponseAlg: md.IDTokenSignedResponseAlg}
 	switch md.TokenEndpointAuthMethod {
 	case "", authBasic, authPost:
 	case authNone:
@@ -123,6 +126,8 @@ type response struct {
 	ResponseTypes           []string `json:"response_types"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
 	Scope                   string   `json:"scope,omitempty"`
+
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg,omitempty"`
 }
 
 // responseOf describes v; auth is the authentication method to report for
@@ -139,6 +144,8 @@ func (s *Server) responseOf(v *registry.ClientView, auth string) response {
 		ResponseTypes:           []string{},
 		TokenEndpointAuthMethod: authBasic,
 		Scope:                   strings.Join(v.Scopes, " "),
+
+		IDTokenSignedResponseAlg: v.IDTokenSignedResponseAlg,
 	}
 	if v.CreatedAt != nil {
 		r.ClientIDIssuedAt = v.CreatedAt.Unix()

@@ -59,7 +59,7 @@ func (s *Server) grantCode(ctx context.Context, client *store.Client, form url.V
 	}
 	return s.issue(ctx, grantOut{
 		client: client, user: code.User, scopes: code.Scopes, family: code.Family,
-		grant: GrantAuthorizationCode, refresh: s.offlineAccess(code.Scopes), nonce: code.Nonce, authTime: code.AuthTime,
+		grant: GrantAuthorizationCode, refresh: s.offlineAccess(code.Scopes), nonce: code.Nonce, authTime: code.AuthTime, amr: code.AMR,
 	})
 }
 

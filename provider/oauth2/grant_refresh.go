@@ -69,7 +69,7 @@ func (s *Server) grantRefresh(ctx context.Context, client *store.Client, form ur
 
 	resp, at, rt, e := s.mint(ctx, grantOut{
 		client: client, user: old.User, scopes: accessScopes, family: old.Family,
-		grant: GrantRefreshToken, refresh: true, authTime: old.AuthTime,
+		grant: GrantRefreshToken, refresh: true, authTime: old.AuthTime, amr: old.AMR,
 	})
 	if e != nil {
 		return nil, e

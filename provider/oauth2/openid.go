@@ -32,9 +32,14 @@ const maxNonceLen = 512
 type OpenID interface {
 	// IDToken signs the ID token of a code grant or of a refresh of one.
 	IDToken(ctx context.Context, t IDTokenRequest) (string, error)
-	// Keys are the ID token signing keys.
-	Keys() *jwt.Keys
+	// Keys are the ID token signing keys (one set per algorithm).
+	Keys() []*jwt.Keys
 }
+
+// ErrIDTokenAlgorithm is returned (wrapped) by OpenID.IDToken for a
+// client whose id_token_signed_response_alg the server does not serve
+// (its configuration changed since the client was registered).
+var ErrIDTokenAlgorithm = errors.New("the client's id_token_signed_response_alg is not served by this server")
 
 // IDTokenRequest is what an ID token states.
 type IDTokenRequest struct {
@@ -43,13 +48,18 @@ type IDTokenRequest struct {
 	User string
 	// Nonce is the authorization request's, "" for a refresh.
 	Nonce string
-	// AuthTime is when the user authenticated.
+	// AuthTime is when the user authenticated, AMR how (RFC 8176; nil
+	// when unknown).
 	AuthTime time.Time
+	AMR      []string
 	// IssuedAt and ExpiresAt are those of the access token issued with it.
 	IssuedAt, ExpiresAt time.Time
 	// AccessToken is issued with the ID token (for at_hash).
 	AccessToken string
 	Scopes      []string
+	// Algorithm is the client's id_token_signed_response_alg ("" for
+	// RS256).
+	Algorithm string
 }
 
 type authTimeKey struct{}
@@ -60,6 +70,17 @@ type authTimeKey struct{}
 // earlier handler is authenticated by that very request.
 func WithAuthTime(ctx context.Context, t time.Time) context.Context {
 	return context.WithValue(ctx, authTimeKey{}, t)
+}
+
+type authMethodsKey struct{}
+
+// WithAuthMethods records on ctx how the resource owner authenticated,
+// as RFC 8176 method names ("pwd" for the built-in login), for the amr of
+// ID tokens. Without it the ID token has no amr: a user an earlier
+// handler authenticated was authenticated in a way this server does not
+// know.
+func WithAuthMethods(ctx context.Context, amr ...string) context.Context {
+	return context.WithValue(ctx, authMethodsKey{}, amr)
 }
 
 // openID reports whether scopes make the grant an OpenID Connect one.
@@ -100,6 +121,7 @@ func (s *Server) openIDCode(r *http.Request, ar *authzRequest, code *store.Code)
 	code.Nonce = ar.nonce
 	// auth_time is a NumericDate; whole seconds, as the token states it.
 	code.AuthTime = t.Truncate(time.Second)
+	code.AMR, _ = r.Context().Value(authMethodsKey{}).([]string)
 }
 
 // addIDToken adds the ID token to the token response of an OpenID
@@ -113,9 +135,13 @@ func (s *Server) addIDToken(ctx context.Context, g grantOut, resp *tokenResponse
 		return nil
 	}
 	tok, err := s.cfg.OpenID.IDToken(ctx, IDTokenRequest{
-		ClientID: g.client.ID, User: g.user, Nonce: g.nonce, AuthTime: g.authTime,
+		ClientID: g.client.ID, User: g.user, Nonce: g.nonce, AuthTime: g.authTime, AMR: g.amr,
 		IssuedAt: at.IssuedAt, ExpiresAt: at.ExpiresAt, AccessToken: resp.AccessToken, Scopes: g.scopes,
+		Algorithm: g.client.IDTokenSignedResponseAlg,
 	})
+	if errors.Is(err, ErrIDTokenAlgorithm) {
+		return provider.NewError(http.StatusBadRequest, "unauthorized_client", err.Error())
+	}
 	if err != nil {
 		return s.storeFailed("sign id token", err)
 	}
@@ -129,11 +155,11 @@ func (s *Server) publishesKeys() bool { return s.keys != nil || s.cfg.OpenID != 
 
 // serveKeys serves the access token and ID token keys as one JWK Set.
 func (s *Server) serveKeys(w http.ResponseWriter, r *http.Request) {
-	var idKeys *jwt.Keys
+	sets := []*jwt.Keys{s.keys}
 	if s.cfg.OpenID != nil {
-		idKeys = s.cfg.OpenID.Keys()
+		sets = append(sets, s.cfg.OpenID.Keys()...)
 	}
-	jwt.ServeKeySets(w, r, s.keys, idKeys)
+	jwt.ServeKeySets(w, r, sets...)
 }
 
 // EndpointURL is the absolute URL of the endpoint at path (relative to

@@ -29,7 +29,7 @@ func (o *recordingOpenID) IDToken(_ context.Context, t IDTokenRequest) (string, 
 	return "id-token-" + t.User, nil
 }
 
-func (o *recordingOpenID) Keys() *jwt.Keys { return o.keys }
+func (o *recordingOpenID) Keys() []*jwt.Keys { return []*jwt.Keys{o.keys} }
 
 func (o *recordingOpenID) last() IDTokenRequest {
 	o.mu.Lock()

@@ -78,6 +78,7 @@ type grantOut struct {
 	// nonce and authTime: an OpenID Connect grant (openid.go).
 	nonce    string
 	authTime time.Time
+	amr      []string
 }
 
 // mint makes the tokens of g: an access token and, when the server and the
@@ -120,7 +121,7 @@ func (s *Server) mint(ctx context.Context, g grantOut) (resp *tokenResponse, at,
 			Hash: provider.HashToken(refresh), Kind: store.KindRefresh,
 			ClientID: g.client.ID, User: g.user, Scopes: g.scopes, Family: g.family,
 			IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTokenTTL),
-			AuthTime: g.authTime,
+			AuthTime: g.authTime, AMR: g.amr,
 		}
 		resp.RefreshToken = refresh
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // claimsSupported are the claims this server can state (Discovery §3).
-var claimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "preferred_username"}
+var claimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "amr", "preferred_username"}
 
 // discovery renders the OpenID Provider metadata (Discovery §3): the RFC
 // 8414 document of srv (same issuer and endpoints) plus the OpenID
@@ -23,7 +23,7 @@ func (p *Provider) discovery(srv *oauth2.Server) ([]byte, error) {
 	m["jwks_uri"] = srv.EndpointURL(oauth2.PathJWKS)
 	m["response_types_supported"] = []string{"code"}
 	m["subject_types_supported"] = []string{"public"}
-	m["id_token_signing_alg_values_supported"] = []string{"RS256"}
+	m["id_token_signing_alg_values_supported"] = p.Algorithms()
 	m["claims_supported"] = slices.Clone(claimsSupported)
 	// Request objects and the claims parameter are not implemented.
 	m["claims_parameter_supported"] = false

@@ -45,13 +45,20 @@ type env struct {
 
 func newEnv(t *testing.T, tokenFormat string) *env {
 	t.Helper()
+	return newEnvSigning(t, tokenFormat, nil)
+}
+
+// newEnvSigning is newEnv with ID tokens also signed with algs, on the
+// request of client "ed" (id_token_signed_response_alg EdDSA).
+func newEnvSigning(t *testing.T, tokenFormat string, algs []string) *env {
+	t.Helper()
 	db, err := badger.Open(badger.Options{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	clk := providertest.NewClock(time.Now().Truncate(time.Second))
-	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: clk.Now}, db)
+	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: clk.Now, Algorithms: algs}, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +66,8 @@ func newEnv(t *testing.T, tokenFormat string) *env {
 		&store.Client{ID: "web", SecretHash: provider.HashToken(webSecret), Trusted: true, RedirectURIs: []string{webRedirect}},
 		&store.Client{ID: "other", SecretHash: provider.HashToken(otherSecret), Trusted: true, RedirectURIs: []string{otherRedir}},
 		&store.Client{ID: "svc", SecretHash: provider.HashToken(webSecret), Grants: []string{oauth2.GrantClientCredentials}},
+		&store.Client{ID: "ed", SecretHash: provider.HashToken(webSecret), Trusted: true, RedirectURIs: []string{webRedirect},
+			IDTokenSignedResponseAlg: "EdDSA"},
 	)
 	srv, err := oauth2.New(oauth2.Config{
 		Issuer:        testIssuer,
@@ -106,7 +115,8 @@ func (e *env) code(client, redirect, scope, nonce string, authTime time.Time) st
 	}
 	r := httptest.NewRequest(http.MethodGet, oauth2.PathAuthorize+"?"+q.Encode(), nil)
 	if !authTime.IsZero() {
-		r = r.WithContext(oauth2.WithAuthTime(r.Context(), authTime))
+		// As the glue does for the built-in login.
+		r = r.WithContext(oauth2.WithAuthMethods(oauth2.WithAuthTime(r.Context(), authTime), "pwd"))
 	}
 	rec := httptest.NewRecorder()
 	e.srv.Authorize(rec, r, "alice")
@@ -159,7 +169,7 @@ func (e *env) verifier(clientID string) *gooidc.IDTokenVerifier {
 		pubs = append(pubs, k.Key)
 	}
 	return gooidc.NewVerifier(testIssuer, &gooidc.StaticKeySet{PublicKeys: pubs},
-		&gooidc.Config{ClientID: clientID, Now: e.clock.Now})
+		&gooidc.Config{ClientID: clientID, Now: e.clock.Now, SupportedSigningAlgs: e.op.Algorithms()})
 }
 
 func (e *env) verify(clientID, raw string) (*gooidc.IDToken, error) {
@@ -168,8 +178,9 @@ func (e *env) verify(clientID, raw string) (*gooidc.IDToken, error) {
 
 // idClaims are the claims the tests read.
 type idClaims struct {
-	Azp      string  `json:"azp"`
-	AuthTime int64   `json:"auth_time"`
-	AtHash   string  `json:"at_hash"`
-	Nonce    *string `json:"nonce"`
+	Azp      string   `json:"azp"`
+	AuthTime int64    `json:"auth_time"`
+	AtHash   string   `json:"at_hash"`
+	Nonce    *string  `json:"nonce"`
+	AMR      []string `json:"amr"`
 }

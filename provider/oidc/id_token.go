@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 
+	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 )
 
@@ -21,6 +23,8 @@ type idClaims struct {
 	Nonce    string `json:"nonce,omitempty"`
 	AtHash   string `json:"at_hash"`
 	Azp      string `json:"azp"`
+	// AMR is how the user authenticated (Core §2, RFC 8176), when known.
+	AMR []string `json:"amr,omitempty"`
 }
 
 // IDToken signs the ID token of t: sub the user, aud and azp the client
@@ -31,19 +35,27 @@ func (p *Provider) IDToken(ctx context.Context, t oauth2.IDTokenRequest) (string
 	if t.User == "" || t.ClientID == "" {
 		return "", errors.New("oidc: an ID token needs a user and a client")
 	}
+	alg := t.Algorithm
+	if alg == "" {
+		alg = string(jwt.RS256)
+	}
+	keys := p.byAlg[alg]
+	if keys == nil {
+		return "", fmt.Errorf("%w: %q", oauth2.ErrIDTokenAlgorithm, alg)
+	}
 	iat, exp := t.IssuedAt.Unix(), t.ExpiresAt.Unix()
-	if exp <= iat || t.ExpiresAt.Sub(t.IssuedAt) > p.keys.Rotation() {
+	if exp <= iat || t.ExpiresAt.Sub(t.IssuedAt) > keys.Rotation() {
 		return "", errors.New("oidc: ID token lifetime outside (0, key rotation]")
 	}
 	b, err := json.Marshal(idClaims{
 		Iss: p.cfg.Issuer, Sub: t.User, Aud: t.ClientID,
 		Exp: exp, Iat: iat, AuthTime: t.AuthTime.Unix(),
-		Nonce: t.Nonce, AtHash: atHash(t.AccessToken), Azp: t.ClientID,
+		Nonce: t.Nonce, AtHash: atHash(t.AccessToken), Azp: t.ClientID, AMR: t.AMR,
 	})
 	if err != nil {
 		return "", err
 	}
-	return p.keys.SignJSON(ctx, b)
+	return keys.SignJSON(ctx, b)
 }
 
 // atHash is the base64url of the left half of the SHA-256 of the access

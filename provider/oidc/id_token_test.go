@@ -3,12 +3,16 @@ package oidc_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
+	"github.com/caddy-oauth/caddy-oauth/provider/oidc"
 )
 
 func TestTheCodeFlowWithScopeOpenIDReturnsAVerifiableIDToken(t *testing.T) {
@@ -110,6 +114,9 @@ func TestAuthTimeIsTheRequestTimeWithoutASession(t *testing.T) {
 	if c.AuthTime != e.clock.Now().Unix() {
 		t.Fatalf("auth_time %d, want the request's %d", c.AuthTime, e.clock.Now().Unix())
 	}
+	if c.AMR != nil {
+		t.Fatalf("amr %v for a user this server did not authenticate", c.AMR)
+	}
 }
 
 func TestARefreshReturnsANewIDTokenForTheOriginalAuthentication(t *testing.T) {
@@ -127,6 +134,9 @@ func TestARefreshReturnsANewIDTokenForTheOriginalAuthentication(t *testing.T) {
 	}
 	var c idClaims
 	_ = tok.Claims(&c)
+	if !slices.Equal(c.AMR, []string{"pwd"}) {
+		t.Errorf("the refreshed ID token's amr %v, want [pwd] kept from the sign-in", c.AMR)
+	}
 	if tok.Subject != "alice" || c.AuthTime != signedIn.Unix() || !tok.IssuedAt.Equal(e.clock.Now()) {
 		t.Errorf("sub %q auth_time %d iat %v; want alice %d %v", tok.Subject, c.AuthTime, tok.IssuedAt, signedIn.Unix(), e.clock.Now())
 	}
@@ -168,4 +178,54 @@ func jwtHeader(t *testing.T, raw string) map[string]string {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// A client's id_token_signed_response_alg picks the keys: RS256 stays the
+// default, the other served algorithm has its own keys in the same JWK
+// Set, and an algorithm the server does not serve is refused, not
+// silently replaced by RS256.
+func TestTheClientPicksTheIDTokenAlgorithm(t *testing.T) {
+	e := newEnvSigning(t, "", []string{"EdDSA"})
+	rec := e.get(oidc.PathDiscovery, "")
+	var d struct {
+		Algs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &d); err != nil || !slices.Equal(d.Algs, []string{"RS256", "EdDSA"}) {
+		t.Fatalf("id_token_signing_alg_values_supported %v (%v)", d.Algs, err)
+	}
+	for client, want := range map[string]string{"web": "RS256", "ed": "EdDSA"} {
+		tj := e.exchange(client, webSecret, webRedirect, e.code(client, webRedirect, "openid", "", time.Time{}))
+		if got := headerAlg(t, tj.IDToken); got != want {
+			t.Errorf("client %s: alg %s, want %s", client, got, want)
+		}
+		if _, err := e.verify(client, tj.IDToken); err != nil {
+			t.Errorf("client %s: %v", client, err)
+		}
+	}
+
+	plain := newEnv(t, "")
+	code := plain.code("ed", webRedirect, "openid", "", time.Time{})
+	r := httptest.NewRequest(http.MethodPost, oauth2.PathToken, strings.NewReader(url.Values{
+		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {webRedirect}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.SetBasicAuth("ed", webSecret)
+	w := httptest.NewRecorder()
+	plain.srv.Token(w, r)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"unauthorized_client"`) {
+		t.Fatalf("EdDSA asked of an RS256-only server: %d %s", w.Code, w.Body.String())
+	}
+}
+
+// headerAlg is the alg of a compact JWS.
+func headerAlg(t *testing.T, raw string) string {
+	t.Helper()
+	h, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	var hdr struct {
+		Alg string `json:"alg"`
+	}
+	if err != nil || json.Unmarshal(b, &hdr) != nil {
+		t.Fatalf("header of %q", raw)
+	}
+	return hdr.Alg
 }

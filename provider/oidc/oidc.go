@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
@@ -42,13 +43,22 @@ type Config struct {
 	KeyRotation time.Duration
 	// Clock defaults to the real time.
 	Clock provider.Clock
+	// Algorithms are the JWS algorithms ID tokens may be signed with, each
+	// with its own rotating keys; a client picks one with
+	// id_token_signed_response_alg. RS256 is always among them (Core
+	// §15.1), and the default.
+	Algorithms []string
 }
 
 // Provider signs ID tokens and serves discovery and UserInfo. It
 // implements oauth2.OpenID.
 type Provider struct {
-	cfg  Config
-	keys *jwt.Keys
+	cfg Config
+	// keys are the RS256 keys, byAlg every algorithm's, sets all of them
+	// in the order Config.Algorithms names them (RS256 first).
+	keys  *jwt.Keys
+	byAlg map[string]*jwt.Keys
+	sets  []*jwt.Keys
 }
 
 // New loads (creating when missing) the RS256 ID token keys from ks.
@@ -72,15 +82,33 @@ func New(cfg Config, ks store.KeyStore) (*Provider, error) {
 		return nil, fmt.Errorf("oidc: the token lifetime %v exceeds the key rotation period %v", cfg.TokenTTL, rotation)
 	}
 	// Core §15.1: RS256 is the algorithm every relying party supports.
-	keys, err := jwt.NewKeys(context.Background(), ks, jwt.RS256, rotation, cfg.Clock,
-		jwt.WithIssuer(cfg.Issuer), jwt.WithKeyPrefix(keyPrefix))
-	if err != nil {
-		return nil, fmt.Errorf("oidc: %w", err)
+	algs := []string{string(jwt.RS256)}
+	for _, a := range cfg.Algorithms {
+		if !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
 	}
-	return &Provider{cfg: cfg, keys: keys}, nil
+	cfg.Algorithms = algs
+	p := &Provider{cfg: cfg, byAlg: make(map[string]*jwt.Keys, len(algs))}
+	for _, a := range algs {
+		// Key names carry the algorithm (oidc/<alg>/...), so the series
+		// never mix.
+		keys, err := jwt.NewKeys(context.Background(), ks, jwt.Algorithm(a), rotation, cfg.Clock,
+			jwt.WithIssuer(cfg.Issuer), jwt.WithKeyPrefix(keyPrefix))
+		if err != nil {
+			return nil, fmt.Errorf("oidc: %w", err)
+		}
+		p.byAlg[a] = keys
+		p.sets = append(p.sets, keys)
+	}
+	p.keys = p.byAlg[string(jwt.RS256)]
+	return p, nil
 }
 
-// Keys are the ID token signing keys.
-func (p *Provider) Keys() *jwt.Keys { return p.keys }
+// Keys are the ID token signing keys, of every algorithm.
+func (p *Provider) Keys() []*jwt.Keys { return p.sets }
+
+// Algorithms are the algorithms ID tokens are signed with, RS256 first.
+func (p *Provider) Algorithms() []string { return slices.Clone(p.cfg.Algorithms) }
 
 var _ oauth2.OpenID = (*Provider)(nil)

@@ -51,6 +51,12 @@ type ClientMetadata struct {
 	// The client may introspect any token (RFC 7662), as a resource server
 	// or gateway does; other clients only their own.
 	Introspect bool `json:"introspect,omitempty"`
+
+	// The JWS algorithm of the client's OpenID Connect ID tokens
+	// (OpenID Connect Registration §2): RS256 (the default, which every
+	// relying party supports) or the server's jwt_algorithm when it issues
+	// JWT access tokens.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg,omitempty"`
 }
 
 // Limits on what a registration may hold.
@@ -72,6 +78,9 @@ type Policy struct {
 	// server turns on, and ConfidentialGrants those a public client may
 	// not have (it cannot authenticate).
 	KnownGrants, EnabledGrants, ConfidentialGrants []string
+	// IDTokenAlgorithms are the algorithms the server signs ID tokens
+	// with; empty when OpenID Connect is off.
+	IDTokenAlgorithms []string
 }
 
 // CheckClient validates md and normalizes its lists (repeated entries
@@ -105,6 +114,12 @@ func (p Policy) CheckClient(md *ClientMetadata) error {
 	md.Grants = dedupe(md.Grants)
 	if err := p.CheckGrants(md.Grants); err != nil {
 		return err
+	}
+	if a := md.IDTokenSignedResponseAlg; a != "" && !slices.Contains(p.IDTokenAlgorithms, a) {
+		if len(p.IDTokenAlgorithms) == 0 {
+			return invalid("id_token_signed_response_alg: OpenID Connect is off on this server (no openid among its scopes)")
+		}
+		return invalid("id_token_signed_response_alg: %q is not served here (served: %s)", provider.SafeText(a), strings.Join(p.IDTokenAlgorithms, ", "))
 	}
 	if md.Public {
 		for _, g := range md.Grants {
@@ -212,6 +227,8 @@ func (md *ClientMetadata) record() *store.Client {
 		Public:       md.Public,
 		Trusted:      md.Trusted,
 		Introspect:   md.Introspect,
+
+		IDTokenSignedResponseAlg: md.IDTokenSignedResponseAlg,
 	}
 }
 
@@ -227,6 +244,8 @@ func MetadataOf(c *store.Client) ClientMetadata {
 		Public:       c.Public,
 		Trusted:      c.Trusted,
 		Introspect:   c.Introspect,
+
+		IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
 	}
 }
 

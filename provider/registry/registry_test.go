@@ -19,6 +19,7 @@ var testPolicy = Policy{
 	KnownGrants:        []string{"authorization_code", "refresh_token", "client_credentials", "password"},
 	EnabledGrants:      []string{"authorization_code", "refresh_token", "client_credentials"},
 	ConfidentialGrants: []string{"client_credentials"},
+	IDTokenAlgorithms:  []string{"RS256", "EdDSA"},
 }
 
 func testSealer(t *testing.T) *provider.Sealer {
@@ -71,6 +72,9 @@ func TestOneValidatorForConfigAndRegistration(t *testing.T) {
 		{"an unknown grant", ClientMetadata{ClientID: "app", Name: "x", Grants: []string{"implicit"}}, `unknown grant type "implicit"`},
 		{"a grant not enabled", ClientMetadata{ClientID: "app", Name: "x", Grants: []string{"password"}}, "not enabled"},
 		{"a public client with client_credentials", ClientMetadata{ClientID: "app", Name: "x", Public: true, Grants: []string{"client_credentials"}}, "public client cannot use client_credentials"},
+		{"a served ID token algorithm", ClientMetadata{ClientID: "app", Name: "x", IDTokenSignedResponseAlg: "EdDSA"}, ""},
+		{"an ID token algorithm not served", ClientMetadata{ClientID: "app", Name: "x", IDTokenSignedResponseAlg: "ES256"}, `id_token_signed_response_alg: "ES256" is not served here`},
+		{"an ID token algorithm that is no algorithm", ClientMetadata{ClientID: "app", Name: "x", IDTokenSignedResponseAlg: "none"}, "id_token_signed_response_alg"},
 		{"too many redirect URIs", ClientMetadata{ClientID: "app", Name: "x", RedirectURIs: manyURIs(33)}, "at most 32"},
 	}
 	for _, tc := range tests {
@@ -95,6 +99,15 @@ func TestOneValidatorForConfigAndRegistration(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAnIDTokenAlgorithmNeedsOpenIDConnect(t *testing.T) {
+	p := testPolicy
+	p.IDTokenAlgorithms = nil
+	_, err := p.StaticClient(ClientMetadata{ClientID: "app", Name: "x", IDTokenSignedResponseAlg: "RS256"}, Credentials{Secret: "s"}, testSealer(t))
+	if err == nil || !strings.Contains(err.Error(), "OpenID Connect is off") {
+		t.Fatalf("error %v", err)
 	}
 }
 
@@ -291,7 +304,7 @@ func TestClientViewJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"client_id":"app","name":"","redirect_uris":[],"callback_uris":[],"scopes":[],"grants":[],"public":false,"trusted":false,"introspect":false,"has_secret":true,"static":false}`
+	want := `{"client_id":"app","name":"","redirect_uris":[],"callback_uris":[],"scopes":[],"grants":[],"public":false,"trusted":false,"introspect":false,"id_token_signed_response_alg":"","has_secret":true,"static":false}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
 	}

@@ -22,6 +22,7 @@ func sampleCode(ttl time.Duration) *store.Code {
 		ExpiresAt:           issued.Add(ttl),
 		Nonce:               "n-0S6_WzA2Mj",
 		AuthTime:            issued.Add(-time.Hour),
+		AMR:                 []string{"pwd"},
 	}
 }
 

@@ -16,6 +16,7 @@ func (h harness) testTokens(t *testing.T) {
 		want.Callback = "https://app.example/oauth1"
 		want.VerifierHash = newHash()
 		want.AuthTime = now().Add(-time.Minute)
+		want.AMR = []string{"pwd", "otp"}
 		mustErr(t, "SaveToken", s.SaveToken(t.Context(), want), nil)
 		got, err := s.GetToken(t.Context(), want.Hash)
 		mustErr(t, "GetToken", err, nil)
