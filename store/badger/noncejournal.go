@@ -389,7 +389,7 @@ func (bf *bucketFile) append(id uint64, exp int64, j *nonceJournal) error {
 		bf.syncing = true
 		target := bf.written
 		bf.mu.Unlock()
-		err := bf.f.Sync()
+		err := dataSync(bf.f)
 		j.syncs.Add(1)
 		bf.mu.Lock()
 		bf.syncing = false
