@@ -45,13 +45,30 @@ type env struct {
 
 func newEnv(t *testing.T, tokenFormat string) *env {
 	t.Helper()
+	return newEnvWith(t, envOptions{tokenFormat: tokenFormat})
+}
+
+// envOptions change the test server: its scopes (default openid profile
+// read) and where users are looked up (default the Badger store).
+type envOptions struct {
+	tokenFormat string
+	scopes      []string
+	users       oidc.Users
+}
+
+func newEnvWith(t *testing.T, o envOptions) *env {
+	t.Helper()
 	db, err := badger.Open(badger.Options{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
+	if o.scopes == nil {
+		o.scopes = []string{"openid", "profile", "read"}
+	}
+	tokenFormat := o.tokenFormat
 	clk := providertest.NewClock(time.Now().Truncate(time.Second))
-	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: clk.Now}, db)
+	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: clk.Now, Users: o.users}, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +79,7 @@ func newEnv(t *testing.T, tokenFormat string) *env {
 	)
 	srv, err := oauth2.New(oauth2.Config{
 		Issuer:        testIssuer,
-		Scopes:        []string{"openid", "profile", "read"},
+		Scopes:        o.scopes,
 		DefaultScopes: []string{"read"},
 		Clock:         clk.Now,
 		TokenFormat:   tokenFormat,

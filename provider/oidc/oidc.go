@@ -24,6 +24,9 @@ const (
 const (
 	ScopeOpenID  = oauth2.ScopeOpenID
 	ScopeProfile = "profile"
+	ScopeEmail   = "email"
+	ScopeAddress = "address"
+	ScopePhone   = "phone"
 )
 
 // keyPrefix names the ID token keys in the store, apart from the access
@@ -42,19 +45,39 @@ type Config struct {
 	KeyRotation time.Duration
 	// Clock defaults to the real time.
 	Clock provider.Clock
+	// Users finds the users whose sub and claims are stated; default:
+	// the store given to New.
+	Users Users
+}
+
+// Users finds users by username.
+type Users interface {
+	GetUser(ctx context.Context, username string) (*store.User, error)
+}
+
+// Store is what a Provider keeps in the storage: its signing keys, and
+// the users it speaks of.
+type Store interface {
+	store.KeyStore
+	Users
 }
 
 // Provider signs ID tokens and serves discovery and UserInfo. It
 // implements oauth2.OpenID.
 type Provider struct {
-	cfg  Config
-	keys *jwt.Keys
+	cfg   Config
+	keys  *jwt.Keys
+	users Users
 }
 
 // New loads (creating when missing) the RS256 ID token keys from ks.
-func New(cfg Config, ks store.KeyStore) (*Provider, error) {
+func New(cfg Config, ks Store) (*Provider, error) {
 	if ks == nil {
-		return nil, errors.New("oidc: a key store is required")
+		return nil, errors.New("oidc: a store is required")
+	}
+	users := cfg.Users
+	if users == nil {
+		users = ks
 	}
 	if u, err := url.Parse(cfg.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("oidc: issuer %q must be an absolute http(s) URL", cfg.Issuer)
@@ -77,7 +100,7 @@ func New(cfg Config, ks store.KeyStore) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	return &Provider{cfg: cfg, keys: keys}, nil
+	return &Provider{cfg: cfg, keys: keys, users: users}, nil
 }
 
 // Keys are the ID token signing keys.
