@@ -29,6 +29,9 @@ func (s *Server) newOIDC(accessTTL time.Duration) (*oidc.Provider, error) {
 		Issuer:      s.cfg.Issuer,
 		TokenTTL:    accessTTL,
 		KeyRotation: time.Duration(s.cfg.JWTKeyRotation),
+		// The config's users shadow stored ones of the same name, as
+		// they do for passwords.
+		Users: userDirectory{static: s.users, st: s.store},
 	}, s.store)
 }
 

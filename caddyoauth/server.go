@@ -45,6 +45,8 @@ type Server struct {
 	dcrKey    []byte // derives RFC 7592 registration access tokens
 	passwords *passwordChecker
 	audit     provider.Auditor
+	// users are the config's users with their claims and subjects.
+	users map[string]*store.User
 
 	// eng are the server's only engines. There is one set per server: the
 	// OAuth 2 engine caches verified tokens and invalidates that cache on
@@ -148,9 +150,14 @@ func (s *Server) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	users, err := s.staticUserRecords(ctx)
+	if err != nil {
+		return err
+	}
 	s.mountMu.Lock()
 	defer s.mountMu.Unlock()
 	s.sealer, s.pagesKey, s.dcrKey, s.clients, s.passwords = sealer, pagesKey, dcrKey, provider.NewClients(s.store, static...), passwords
+	s.users = users
 	mp := mountPoint{}
 	if s.mounted != nil {
 		mp = *s.mounted
