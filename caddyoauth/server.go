@@ -111,6 +111,10 @@ func newServer(ctx caddy.Context, name string, cfg *ServerConfig, logger *zap.Lo
 	if _, err := staticClients(cfg, throwawaySealer()); err != nil {
 		return nil, err
 	}
+	// And in static users (hashes, claims), which need no storage.
+	if _, err := newPasswordChecker(cfg.Users, nil); err != nil {
+		return nil, err
+	}
 	err = s.init(ctx)
 	if provider.Unavailable(err) {
 		logger.Warn("storage unavailable: answering 503 until it can be reached", zap.Error(err))
