@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/provider/registry"
+	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
 func init() {
@@ -37,9 +38,10 @@ const maxAdminBody = 64 << 10
 //	PATCH  /oauth/<server>/clients/<id>            change a stored client
 //	DELETE /oauth/<server>/clients/<id>            revoke its tokens and delete it
 //	POST   /oauth/<server>/clients/<id>/secret     replace a stored client's secret (the new one, this once)
-//	POST   /oauth/<server>/users                   add a user (201)
+//	POST   /oauth/<server>/users                   add a user (201), with its "claims"
 //	GET    /oauth/<server>/users                   list users, static and stored
 //	GET    /oauth/<server>/users/<name>            show a user
+//	PATCH  /oauth/<server>/users/<name>            {"claims": merge patch}: change a stored user's claims
 //	PUT    /oauth/<server>/users/<name>/password   set a stored user's password (204)
 //	DELETE /oauth/<server>/users/<name>            revoke their tokens and delete them
 //	POST   /oauth/<server>/revoke                  {"user"} or {"client_id"}: revoke all their tokens
@@ -136,7 +138,7 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 			if err := decodeBody(w, r, &req); err != nil {
 				return err
 			}
-			u, err := m.CreateUser(ctx, req.Username, req.Password)
+			u, err := m.CreateUser(ctx, req.Username, req.Password, req.Claims)
 			return reply(w, http.StatusCreated, u, err)
 		}
 		return methodNotAllowed(w, r, http.MethodGet, http.MethodPost)
@@ -147,11 +149,21 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		case http.MethodGet:
 			u, err := m.GetUser(ctx, name)
 			return reply(w, http.StatusOK, u, err)
+		case http.MethodPatch:
+			var req claimsPatch
+			if err := decodeBody(w, r, &req); err != nil {
+				return err
+			}
+			if req.Claims == nil {
+				return apiError(http.StatusBadRequest, errors.New(`a PATCH of a user changes its "claims" (the password has its own route)`))
+			}
+			u, err := m.PatchClaims(ctx, name, req.Claims)
+			return reply(w, http.StatusOK, u, err)
 		case http.MethodDelete:
 			res, err := m.DeleteUser(ctx, name)
 			return reply(w, http.StatusOK, res, err)
 		}
-		return methodNotAllowed(w, r, http.MethodGet, http.MethodDelete)
+		return methodNotAllowed(w, r, http.MethodGet, http.MethodPatch, http.MethodDelete)
 
 	case len(rest) == 3 && rest[0] == "users" && rest[2] == "password":
 		if r.Method != http.MethodPut {
@@ -312,8 +324,14 @@ func mergePatch(md *registry.ClientMetadata, patch map[string]json.RawMessage) e
 type (
 	// userRequest adds a user (POST /oauth/<server>/users).
 	userRequest struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
+		Username string       `json:"username"`
+		Password string       `json:"password"`
+		Claims   store.Claims `json:"claims,omitzero"`
+	}
+	// claimsPatch changes a user's claims (PATCH .../users/<name>): a
+	// JSON merge patch (RFC 7396) of the claims object.
+	claimsPatch struct {
+		Claims json.RawMessage `json:"claims"`
 	}
 	// passwordRequest sets a user's password (PUT .../users/<name>/password).
 	passwordRequest struct {

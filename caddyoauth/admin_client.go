@@ -14,6 +14,7 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
 	"github.com/caddy-oauth/caddy-oauth/provider/registry"
+	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
 // adminClient does the management through the admin API of a running
@@ -87,9 +88,19 @@ func (c *adminClient) RotateSecret(_ context.Context, id string) (*registry.Clie
 	return &v, c.call(http.MethodPost, "/clients/"+url.PathEscape(id)+"/secret", nil, &v)
 }
 
-func (c *adminClient) CreateUser(_ context.Context, username, password string) (*registry.UserView, error) {
+func (c *adminClient) CreateUser(_ context.Context, username, password string, claims store.Claims) (*registry.UserView, error) {
 	var v registry.UserView
-	return &v, c.call(http.MethodPost, "/users", userRequest{Username: username, Password: password}, &v)
+	return &v, c.call(http.MethodPost, "/users", userRequest{Username: username, Password: password, Claims: claims}, &v)
+}
+
+func (c *adminClient) GetUser(_ context.Context, name string) (*registry.UserView, error) {
+	var v registry.UserView
+	return &v, c.call(http.MethodGet, "/users/"+url.PathEscape(name), nil, &v)
+}
+
+func (c *adminClient) PatchClaims(_ context.Context, name string, patch json.RawMessage) (*registry.UserView, error) {
+	var v registry.UserView
+	return &v, c.call(http.MethodPatch, "/users/"+url.PathEscape(name), claimsPatch{Claims: patch}, &v)
 }
 
 func (c *adminClient) ListUsers(context.Context) ([]registry.UserView, error) {

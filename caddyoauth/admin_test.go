@@ -3,7 +3,6 @@ package caddyoauth
 import (
 	"context"
 	"encoding/json"
-	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +12,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth1"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
+	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
 // The admin API and CLI tests use the shared test Caddy (admin on
@@ -658,7 +659,7 @@ http://127.0.0.1:9506 {
 func TestPasswordsHashedLikeHashPassword(t *testing.T) {
 	srv := newTestServer(t, &ServerConfig{})
 	ctx := context.Background()
-	if _, err := managerFor(srv).CreateUser(ctx, "gus", "gus password"); err != nil {
+	if _, err := managerFor(srv).CreateUser(ctx, "gus", "gus password", store.Claims{}); err != nil {
 		t.Fatal(err)
 	}
 	u, err := srv.Store().GetUser(ctx, "gus")

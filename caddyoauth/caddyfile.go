@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -12,6 +13,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
+	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
 func init() {
@@ -78,7 +81,32 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //			}
 //			verify_cache_size <entries>    # -1 disables
 //			oauth1_cache_size <entries>    # -1 disables
-//			user <username> <hash>
+//			user <username> <hash> [{      # OpenID Connect standard claims
+//				name <text>
+//				given_name <text>
+//				family_name <text>
+//				middle_name <text>
+//				nickname <text>
+//				profile <url>
+//				picture <url>
+//				website <url>
+//				email <address>
+//				email_verified
+//				gender <text>
+//				birthdate YYYY-MM-DD|YYYY|0000-MM-DD
+//				zoneinfo <tz name>
+//				locale <BCP 47 tag>
+//				phone_number <+E.164[;ext=digits]>
+//				phone_number_verified
+//				address {
+//					formatted <text>
+//					street_address <text>
+//					locality <text>
+//					region <text>
+//					postal_code <text>
+//					country <text>
+//				}
+//			}]
 //			client <client_id> {
 //				name           <text>
 //				secret         <secret>
@@ -252,11 +280,8 @@ func (sc *ServerConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "user":
 			var u UserConfig
-			if !d.Args(&u.Username, &u.PasswordHash) {
-				return d.Err("user: expected <username> <password_hash>")
-			}
-			if d.NextArg() {
-				return d.ArgErr()
+			if err := u.unmarshalCaddyfile(d); err != nil {
+				return err
 			}
 			sc.Users = append(sc.Users, u)
 		case "client":
@@ -276,6 +301,75 @@ func (sc *ServerConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 }
 
 // unmarshalCaddyfile reads `client <id> { ... }`.
+func (u *UserConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if !d.Args(&u.Username, &u.PasswordHash) {
+		return d.Err("user: expected <username> <password_hash>")
+	}
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	c := &u.Claims
+	text := map[string]*string{
+		"name": &c.Name, "given_name": &c.GivenName, "family_name": &c.FamilyName, "middle_name": &c.MiddleName,
+		"nickname": &c.Nickname, "profile": &c.Profile, "picture": &c.Picture, "website": &c.Website,
+		"email": &c.Email, "gender": &c.Gender, "birthdate": &c.Birthdate, "zoneinfo": &c.Zoneinfo,
+		"locale": &c.Locale, "phone_number": &c.PhoneNumber,
+	}
+	flags := map[string]*bool{"email_verified": &c.EmailVerified, "phone_number_verified": &c.PhoneNumberVerified}
+	line := d.Line()
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		switch {
+		case text[opt] != nil:
+			if err := oneArg(d, text[opt]); err != nil {
+				return err
+			}
+		case flags[opt] != nil:
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			*flags[opt] = true
+		case opt == "address":
+			if err := unmarshalAddress(d, &c.Address); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("user %s: unrecognized claim: %s", u.Username, opt)
+		}
+	}
+	// Checked here too, so that the error names the user's line.
+	if err := registry.CheckClaims(c); err != nil {
+		return d.Errf("user %s (from line %d): %v", u.Username, line, err)
+	}
+	return nil
+}
+
+// unmarshalAddress parses a user's address block (Core §5.1.1).
+func unmarshalAddress(d *caddyfile.Dispenser, a *store.Address) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	fields := map[string]*string{
+		"formatted": &a.Formatted, "street_address": &a.StreetAddress, "locality": &a.Locality,
+		"region": &a.Region, "postal_code": &a.PostalCode, "country": &a.Country,
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		dst := fields[d.Val()]
+		if dst == nil {
+			return d.Errf("address: unrecognized member: %s (formatted, street_address, locality, region, postal_code, country)", d.Val())
+		}
+		if err := oneArg(d, dst); err != nil {
+			return err
+		}
+		// A Caddyfile token cannot hold a newline cleanly; \n separates
+		// the lines of formatted and street_address (Core §5.1.1).
+		if dst == &a.Formatted || dst == &a.StreetAddress {
+			*dst = strings.ReplaceAll(*dst, `\n`, "\n")
+		}
+	}
+	return nil
+}
+
 func (cc *ClientConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if !d.NextArg() {
 		return d.Err("client: expected a client_id")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/provider/registry"
+	"github.com/caddy-oauth/caddy-oauth/store"
 	"github.com/caddy-oauth/caddy-oauth/store/badger"
 )
 
@@ -137,7 +138,7 @@ func buildOAuthCommand(cmd *cobra.Command) {
 	clientSecret.Flags().Bool("json", false, "Print the admin API's JSON")
 	client.AddCommand(clientAdd, clientList, clientRemove, clientSecret)
 
-	user := &cobra.Command{Use: "user", Short: "Adds, lists and removes users and sets their passwords"}
+	user := &cobra.Command{Use: "user", Short: "Adds, lists and removes users and sets their passwords and claims"}
 	userAdd := &cobra.Command{
 		Use:   "add <name> [--password <password>]",
 		Short: "Adds a user (password read from stdin or prompted for if not given)",
@@ -145,6 +146,25 @@ func buildOAuthCommand(cmd *cobra.Command) {
 		RunE:  runWith(cmdUserAdd),
 	}
 	userAdd.Flags().String("password", "", "The password (default: read from stdin or prompted for)")
+	addClaimFlags(userAdd)
+	userSet := &cobra.Command{
+		Use:   "set <name> [--name <name>] [--email <address>] [--email-verified] [--claims <json>] ...",
+		Short: "Changes a stored user's OpenID Connect claims",
+		Long: "Changes a stored user's OpenID Connect standard claims: only those given change; an empty " +
+			"value (--name \"\", --email-verified=false) removes one. --claims takes a JSON merge patch " +
+			"(RFC 7396) of the claims object, applied before the other flags.",
+		Args: cobra.ExactArgs(1),
+		RunE: runWith(cmdUserSet),
+	}
+	addClaimFlags(userSet)
+	userSet.Flags().Bool("json", false, "Print the admin API's JSON")
+	userShow := &cobra.Command{
+		Use:   "show <name> [--json]",
+		Short: "Shows a user's subject and claims",
+		Args:  cobra.ExactArgs(1),
+		RunE:  runWith(cmdUserShow),
+	}
+	userShow.Flags().Bool("json", false, "Print the admin API's JSON")
 	userList := &cobra.Command{
 		Use:   "list [--json]",
 		Short: "Lists the users, static and stored",
@@ -165,7 +185,7 @@ func buildOAuthCommand(cmd *cobra.Command) {
 		Args:  cobra.ExactArgs(1),
 		RunE:  runWith(cmdUserRemove),
 	}
-	user.AddCommand(userAdd, userList, userPasswd, userRemove)
+	user.AddCommand(userAdd, userList, userShow, userSet, userPasswd, userRemove)
 
 	token := &cobra.Command{Use: "token", Short: "Revokes tokens"}
 	tokenRevoke := &cobra.Command{
@@ -190,8 +210,10 @@ type manageBackend interface {
 	ListClients(ctx context.Context) ([]registry.ClientView, error)
 	DeleteClient(ctx context.Context, id string) (*registry.RevokeResult, error)
 	RotateSecret(ctx context.Context, id string) (*registry.ClientView, error)
-	CreateUser(ctx context.Context, username, password string) (*registry.UserView, error)
+	CreateUser(ctx context.Context, username, password string, claims store.Claims) (*registry.UserView, error)
 	ListUsers(ctx context.Context) ([]registry.UserView, error)
+	GetUser(ctx context.Context, name string) (*registry.UserView, error)
+	PatchClaims(ctx context.Context, name string, patch json.RawMessage) (*registry.UserView, error)
 	SetPassword(ctx context.Context, name, password string) error
 	DeleteUser(ctx context.Context, name string) (*registry.RevokeResult, error)
 	Revoke(ctx context.Context, user, clientID string) (*registry.RevokeResult, error)
@@ -422,11 +444,21 @@ func cmdClientSecret(cmd *cobra.Command, args []string, b manageBackend) error {
 }
 
 func cmdUserAdd(cmd *cobra.Command, args []string, b manageBackend) error {
+	patch, err := claimsPatchOf(cmd)
+	if err != nil {
+		return err
+	}
+	var claims store.Claims
+	if patch != nil {
+		if err := registry.MergeClaims(&claims, patch); err != nil {
+			return err
+		}
+	}
 	password, err := readPassword(cmd)
 	if err != nil {
 		return err
 	}
-	if _, err := b.CreateUser(cmd.Context(), args[0], password); err != nil {
+	if _, err := b.CreateUser(cmd.Context(), args[0], password, claims); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Added user %s\n", args[0])

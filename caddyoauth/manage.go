@@ -33,7 +33,11 @@ func (c *ServerConfig) policy() registry.Policy {
 // managerFor returns the manager of a provisioned server. Revocations go
 // through its OAuth 2 engine, so require_oauth refuses the tokens at once.
 func managerFor(s *Server) *registry.Manager {
-	return newManager(s.store, s.sealer, s.OAuth2(), s.audit, s.cfg, s.clients.Static())
+	m := newManager(s.store, s.sealer, s.OAuth2(), s.audit, s.cfg, s.clients.Static())
+	for _, u := range s.users {
+		m.AddStaticUserRecord(u) // with its subject
+	}
+	return m
 }
 
 // newManager builds a manager over st for the server configured by cfg,
@@ -54,7 +58,7 @@ func newManager(st store.Store, sealer *provider.Sealer, rev registry.Revoker, a
 		}
 	}
 	for _, u := range cfg.Users {
-		m.AddStaticUser(u.Username)
+		m.AddStaticUserRecord(&store.User{Username: u.Username, Claims: u.Claims})
 	}
 	return m
 }

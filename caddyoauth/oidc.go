@@ -52,6 +52,9 @@ func (s *Server) newOIDC(accessTTL time.Duration) (*oidc.Provider, error) {
 		TokenTTL:    accessTTL,
 		KeyRotation: time.Duration(s.cfg.JWTKeyRotation),
 		Algorithms:  s.cfg.idTokenAlgorithms(),
+		// The config's users shadow stored ones of the same name, as
+		// they do for passwords.
+		Users: userDirectory{static: s.users, st: s.store},
 	}, s.store)
 }
 

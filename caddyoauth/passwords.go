@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/registry"
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
@@ -40,6 +41,9 @@ func newPasswordChecker(users []UserConfig, st store.UserStore) (*passwordChecke
 			return nil, fmt.Errorf("user %q: defined twice", u.Username)
 		}
 		if err := checkPasswordHash(u.PasswordHash); err != nil {
+			return nil, fmt.Errorf("user %q: %v", u.Username, err)
+		}
+		if err := registry.CheckClaims(&u.Claims); err != nil {
 			return nil, fmt.Errorf("user %q: %v", u.Username, err)
 		}
 		if cost, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil && pc.dummyCost == 0 {

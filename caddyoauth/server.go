@@ -45,6 +45,8 @@ type Server struct {
 	dcrKey    []byte // derives RFC 7592 registration access tokens
 	passwords *passwordChecker
 	audit     provider.Auditor
+	// users are the config's users with their claims and subjects.
+	users map[string]*store.User
 
 	// eng are the server's only engines. There is one set per server: the
 	// OAuth 2 engine caches verified tokens and invalidates that cache on
@@ -109,6 +111,10 @@ func newServer(ctx caddy.Context, name string, cfg *ServerConfig, logger *zap.Lo
 	if _, err := staticClients(cfg, throwawaySealer()); err != nil {
 		return nil, err
 	}
+	// And in static users (hashes, claims), which need no storage.
+	if _, err := newPasswordChecker(cfg.Users, nil); err != nil {
+		return nil, err
+	}
 	err = s.init(ctx)
 	if provider.Unavailable(err) {
 		logger.Warn("storage unavailable: answering 503 until it can be reached", zap.Error(err))
@@ -148,9 +154,14 @@ func (s *Server) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	users, err := s.staticUserRecords(ctx)
+	if err != nil {
+		return err
+	}
 	s.mountMu.Lock()
 	defer s.mountMu.Unlock()
 	s.sealer, s.pagesKey, s.dcrKey, s.clients, s.passwords = sealer, pagesKey, dcrKey, provider.NewClients(s.store, static...), passwords
+	s.users = users
 	mp := mountPoint{}
 	if s.mounted != nil {
 		mp = *s.mounted

@@ -14,6 +14,7 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 	"github.com/caddy-oauth/caddy-oauth/provider/registry"
+	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
 // ServerConfig configures one OAuth authorization server of the `oauth` app:
@@ -168,6 +169,16 @@ type UserConfig struct {
 	// The password hash: bcrypt or argon2id, as `caddy hash-password`
 	// prints it.
 	PasswordHash string `json:"password_hash"`
+
+	// The user's OpenID Connect standard claims (Core §5.1), served by
+	// UserInfo by scope: name, given_name, family_name, middle_name,
+	// nickname, profile, picture, website, gender, birthdate, zoneinfo,
+	// locale (scope profile); email, email_verified (email); address
+	// (address); phone_number, phone_number_verified (phone). Checked as
+	// the admin API checks them. The user's sub is random, made the first
+	// time the server runs with OpenID Connect and kept in its storage
+	// under the username.
+	store.Claims
 }
 
 // ClientConfig is a statically configured OAuth client (an OAuth 1

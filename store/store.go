@@ -65,8 +65,74 @@ type Client struct {
 type User struct {
 	Username string `json:"username"`
 	// PasswordHash is a bcrypt or argon2id hash as `caddy hash-password` prints.
-	PasswordHash string    `json:"password_hash"`
-	CreatedAt    time.Time `json:"created_at"`
+	PasswordHash string `json:"password_hash"`
+	// Subject is the OpenID Connect sub: random and opaque, set when the
+	// user is created and never changed, so a user deleted and added again
+	// under the same name is another sub. Users stored before subjects
+	// existed have none; their sub stays the username relying parties saw.
+	Subject string `json:"subject,omitempty"`
+	// Claims are the OpenID Connect standard claims (Core §5.1).
+	Claims    Claims    `json:"claims,omitzero"`
+	CreatedAt time.Time `json:"created_at"`
+	// UpdatedAt is when the claims last changed (updated_at, Core §5.1);
+	// zero if they never did.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Claims are the OpenID Connect standard claims of a user (Core §5.1),
+// named as Core names them; empty ones are absent. sub, preferred_username
+// (the username) and updated_at come from the User.
+type Claims struct {
+	// Full name, in displayable form.
+	Name string `json:"name,omitempty"`
+	// Given (first) name(s).
+	GivenName string `json:"given_name,omitempty"`
+	// Surname(s).
+	FamilyName string `json:"family_name,omitempty"`
+	// Middle name(s).
+	MiddleName string `json:"middle_name,omitempty"`
+	// Casual name.
+	Nickname string `json:"nickname,omitempty"`
+	// URL of the profile page (absolute http or https).
+	Profile string `json:"profile,omitempty"`
+	// URL of the profile picture (absolute http or https).
+	Picture string `json:"picture,omitempty"`
+	// URL of the web page or blog (absolute http or https).
+	Website string `json:"website,omitempty"`
+	// Email address (addr-spec, no display name).
+	Email string `json:"email,omitempty"`
+	// Whether the email address was verified.
+	EmailVerified bool `json:"email_verified,omitempty"`
+	// Gender: female, male, or any other value.
+	Gender string `json:"gender,omitempty"`
+	// Birthday: YYYY-MM-DD, YYYY (year only) or 0000-MM-DD (year withheld).
+	Birthdate string `json:"birthdate,omitempty"`
+	// Time zone, an IANA tz database name such as Europe/Paris.
+	Zoneinfo string `json:"zoneinfo,omitempty"`
+	// Locale, a BCP 47 language tag such as en-US.
+	Locale string `json:"locale,omitempty"`
+	// Telephone number in E.164 form: +, digits, optionally ;ext=digits.
+	PhoneNumber string `json:"phone_number,omitempty"`
+	// Whether the telephone number was verified.
+	PhoneNumberVerified bool `json:"phone_number_verified,omitempty"`
+	// Postal address (Core §5.1.1).
+	Address Address `json:"address,omitzero"`
+}
+
+// Address is a postal address (OpenID Connect Core §5.1.1).
+type Address struct {
+	// The full address for display; lines separated by newlines.
+	Formatted string `json:"formatted,omitempty"`
+	// Street, house number, apartment...; lines separated by newlines.
+	StreetAddress string `json:"street_address,omitempty"`
+	// City or locality.
+	Locality string `json:"locality,omitempty"`
+	// State, province, prefecture or region.
+	Region string `json:"region,omitempty"`
+	// Zip or postal code.
+	PostalCode string `json:"postal_code,omitempty"`
+	// Country name.
+	Country string `json:"country,omitempty"`
 }
 
 // TokenKind says what a stored token is; a lookup must check it so that one

@@ -8,8 +8,22 @@ import (
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 )
 
-// claimsSupported are the claims this server can state (Discovery §3).
-var claimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "amr", "preferred_username"}
+// idTokenClaims are the claims of ID tokens (Discovery §3 lists them
+// with UserInfo's in claims_supported).
+var idTokenClaims = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "amr"}
+
+// claimsSupported are the claims this server can state: the ID token's,
+// and UserInfo's for the scopes the server grants (scopes_supported of
+// its metadata).
+func claimsSupported(scopes []string) []string {
+	out := slices.Clone(idTokenClaims)
+	for _, sc := range scopeClaims {
+		if slices.Contains(scopes, sc.scope) {
+			out = append(out, sc.claims...)
+		}
+	}
+	return out
+}
 
 // discovery renders the OpenID Provider metadata (Discovery §3): the RFC
 // 8414 document of srv (same issuer and endpoints) plus the OpenID
@@ -24,7 +38,15 @@ func (p *Provider) discovery(srv *oauth2.Server) ([]byte, error) {
 	m["response_types_supported"] = []string{"code"}
 	m["subject_types_supported"] = []string{"public"}
 	m["id_token_signing_alg_values_supported"] = p.Algorithms()
-	m["claims_supported"] = slices.Clone(claimsSupported)
+	var scopes []string
+	if l, ok := m["scopes_supported"].([]any); ok {
+		for _, v := range l {
+			if s, ok := v.(string); ok {
+				scopes = append(scopes, s)
+			}
+		}
+	}
+	m["claims_supported"] = claimsSupported(scopes)
 	// Request objects and the claims parameter are not implemented.
 	m["claims_parameter_supported"] = false
 	m["request_parameter_supported"] = false

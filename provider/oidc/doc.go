@@ -8,7 +8,11 @@
 // it for the ID token of every code grant with scope openid (and of the
 // refreshes of such a grant); its Endpoints then serve over that server.
 //
-// The subject (sub) is the username. It is stable while the user exists,
-// but a user deleted and added again under the same name gets the same
-// sub: relying parties see the same person.
+// The subject (sub) is the user's stored Subject: random, opaque, made
+// when the user is created and kept through every change, so a user
+// deleted and added again under the same name is another sub (Core §2:
+// never reassigned). A user stored before subjects existed, or known
+// only by name (authenticated by an earlier handler), has the username
+// as sub. UserInfo answers the standard claims of the granted scopes
+// (Core §5.4); the ID token carries none of them.
 package oidc

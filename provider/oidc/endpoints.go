@@ -20,7 +20,7 @@ func (p *Provider) Endpoints(srv *oauth2.Server) ([]provider.Endpoint, error) {
 	serve := serveDocument(doc)
 	eps := []provider.Endpoint{
 		{Path: PathDiscovery, Absolute: true, Methods: provider.MethodsGet, Serve: serve},
-		{Path: PathUserInfo, Methods: provider.MethodsGetPost, Serve: userInfo(srv)},
+		{Path: PathUserInfo, Methods: provider.MethodsGetPost, Serve: p.userInfo(srv)},
 	}
 	if ip := issuerPath(p.cfg.Issuer); ip != "" {
 		// Discovery §4: the issuer's path, then the well-known suffix.

@@ -45,20 +45,39 @@ type env struct {
 
 func newEnv(t *testing.T, tokenFormat string) *env {
 	t.Helper()
-	return newEnvSigning(t, tokenFormat, nil)
+	return newEnvWith(t, envOptions{tokenFormat: tokenFormat})
 }
 
-// newEnvSigning is newEnv with ID tokens also signed with algs, on the
+// envOptions change the test server: its scopes (default openid profile
+// read offline_access), where users are looked up (default the Badger
+// store), and the algorithms ID tokens are also signed with, on the
 // request of client "ed" (id_token_signed_response_alg EdDSA).
+type envOptions struct {
+	tokenFormat string
+	scopes      []string
+	users       oidc.Users
+	algs        []string
+}
+
+// newEnvSigning is newEnv with ID tokens also signed with algs.
 func newEnvSigning(t *testing.T, tokenFormat string, algs []string) *env {
+	t.Helper()
+	return newEnvWith(t, envOptions{tokenFormat: tokenFormat, algs: algs})
+}
+
+func newEnvWith(t *testing.T, o envOptions) *env {
 	t.Helper()
 	db, err := badger.Open(badger.Options{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
+	if o.scopes == nil {
+		o.scopes = []string{"openid", "profile", "read", "offline_access"}
+	}
+	tokenFormat := o.tokenFormat
 	clk := providertest.NewClock(time.Now().Truncate(time.Second))
-	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: clk.Now, Algorithms: algs}, db)
+	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: clk.Now, Users: o.users, Algorithms: o.algs}, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +90,7 @@ func newEnvSigning(t *testing.T, tokenFormat string, algs []string) *env {
 	)
 	srv, err := oauth2.New(oauth2.Config{
 		Issuer:        testIssuer,
-		Scopes:        []string{"openid", "profile", "read", "offline_access"},
+		Scopes:        o.scopes,
 		DefaultScopes: []string{"read"},
 		Clock:         clk.Now,
 		TokenFormat:   tokenFormat,

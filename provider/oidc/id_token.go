@@ -27,7 +27,7 @@ type idClaims struct {
 	AMR []string `json:"amr,omitempty"`
 }
 
-// IDToken signs the ID token of t: sub the user, aud and azp the client
+// IDToken signs the ID token of t: sub the user's subject (subjectOf), aud and azp the client
 // (azp names the one party it was issued to, Core §2), exp that of the
 // access token, nonce exactly as the authorization request sent it, and
 // at_hash binding it to the access token issued with it (§3.1.3.6).
@@ -47,8 +47,12 @@ func (p *Provider) IDToken(ctx context.Context, t oauth2.IDTokenRequest) (string
 	if exp <= iat || t.ExpiresAt.Sub(t.IssuedAt) > keys.Rotation() {
 		return "", errors.New("oidc: ID token lifetime outside (0, key rotation]")
 	}
+	sub, err := p.subjectOf(ctx, t.User)
+	if err != nil {
+		return "", err
+	}
 	b, err := json.Marshal(idClaims{
-		Iss: p.cfg.Issuer, Sub: t.User, Aud: t.ClientID,
+		Iss: p.cfg.Issuer, Sub: sub, Aud: t.ClientID,
 		Exp: exp, Iat: iat, AuthTime: t.AuthTime.Unix(),
 		Nonce: t.Nonce, AtHash: atHash(t.AccessToken), Azp: t.ClientID, AMR: t.AMR,
 	})

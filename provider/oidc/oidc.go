@@ -25,6 +25,9 @@ const (
 const (
 	ScopeOpenID  = oauth2.ScopeOpenID
 	ScopeProfile = "profile"
+	ScopeEmail   = "email"
+	ScopeAddress = "address"
+	ScopePhone   = "phone"
 )
 
 // keyPrefix names the ID token keys in the store, apart from the access
@@ -48,6 +51,21 @@ type Config struct {
 	// id_token_signed_response_alg. RS256 is always among them (Core
 	// §15.1), and the default.
 	Algorithms []string
+	// Users finds the users whose sub and claims are stated; default:
+	// the store given to New.
+	Users Users
+}
+
+// Users finds users by username.
+type Users interface {
+	GetUser(ctx context.Context, username string) (*store.User, error)
+}
+
+// Store is what a Provider keeps in the storage: its signing keys, and
+// the users it speaks of.
+type Store interface {
+	store.KeyStore
+	Users
 }
 
 // Provider signs ID tokens and serves discovery and UserInfo. It
@@ -59,12 +77,17 @@ type Provider struct {
 	keys  *jwt.Keys
 	byAlg map[string]*jwt.Keys
 	sets  []*jwt.Keys
+	users Users
 }
 
 // New loads (creating when missing) the RS256 ID token keys from ks.
-func New(cfg Config, ks store.KeyStore) (*Provider, error) {
+func New(cfg Config, ks Store) (*Provider, error) {
 	if ks == nil {
-		return nil, errors.New("oidc: a key store is required")
+		return nil, errors.New("oidc: a store is required")
+	}
+	users := cfg.Users
+	if users == nil {
+		users = ks
 	}
 	if u, err := url.Parse(cfg.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("oidc: issuer %q must be an absolute http(s) URL", cfg.Issuer)
@@ -89,7 +112,7 @@ func New(cfg Config, ks store.KeyStore) (*Provider, error) {
 		}
 	}
 	cfg.Algorithms = algs
-	p := &Provider{cfg: cfg, byAlg: make(map[string]*jwt.Keys, len(algs))}
+	p := &Provider{cfg: cfg, byAlg: make(map[string]*jwt.Keys, len(algs)), users: users}
 	for _, a := range algs {
 		// Key names carry the algorithm (oidc/<alg>/...), so the series
 		// never mix.

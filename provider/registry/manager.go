@@ -2,8 +2,10 @@ package registry
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
@@ -38,12 +40,14 @@ type Manager struct {
 	audit   provider.Auditor
 
 	staticClients map[string]ClientView
-	staticUsers   map[string]bool
+	staticUsers   map[string]*UserView
 
 	// PasswordCost is the bcrypt cost of the password hashes it makes.
 	PasswordCost int
 	// Now is the clock creation times come from.
 	Now func() time.Time
+	// Rand is where new subjects come from.
+	Rand io.Reader
 }
 
 // NewManager returns a manager over st. Client secrets are sealed with
@@ -53,9 +57,10 @@ func NewManager(st Store, sealer *provider.Sealer, rev Revoker, policy Policy, a
 	return &Manager{
 		store: st, sealer: sealer, revoker: rev, policy: policy, audit: audit,
 		staticClients: make(map[string]ClientView),
-		staticUsers:   make(map[string]bool),
+		staticUsers:   make(map[string]*UserView),
 		PasswordCost:  DefaultPasswordCost,
 		Now:           time.Now,
+		Rand:          rand.Reader,
 	}
 }
 
@@ -69,7 +74,15 @@ func (m *Manager) AddStaticClient(v ClientView) {
 func (m *Manager) AddStaticClientRecord(c *store.Client) { m.AddStaticClient(viewOf(c)) }
 
 // AddStaticUser declares a user of the config.
-func (m *Manager) AddStaticUser(name string) { m.staticUsers[name] = true }
+func (m *Manager) AddStaticUser(name string) { m.AddStaticUserRecord(&store.User{Username: name}) }
+
+// AddStaticUserRecord declares a user of the config with its claims and,
+// when known, its subject; the password hash is never shown.
+func (m *Manager) AddStaticUserRecord(u *store.User) {
+	v := userViewOf(u)
+	v.Static, v.CreatedAt = true, nil
+	m.staticUsers[u.Username] = v
+}
 
 // RevokeResult says how many tokens a revocation or a removal revoked.
 type RevokeResult struct {

@@ -225,7 +225,7 @@ func TestRemovalRevokesAndForgetsConsents(t *testing.T) {
 	if _, err := m.CreateClient(ctx, ClientMetadata{ClientID: "app", Name: "App"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.CreateUser(ctx, "alice", "alice password"); err != nil {
+	if _, err := m.CreateUser(ctx, "alice", "alice password", store.Claims{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, who := range []string{"user", "client"} {
@@ -254,7 +254,7 @@ func TestRemovalRevokesAndForgetsConsents(t *testing.T) {
 		}
 		if who == "user" {
 			// The client's removal below needs a user to find the consent by.
-			if _, err := m.CreateUser(ctx, "alice", "alice password"); err != nil {
+			if _, err := m.CreateUser(ctx, "alice", "alice password", store.Claims{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -273,11 +273,11 @@ func TestUsersAndPasswords(t *testing.T) {
 		{"erin", "short", "at least 8"},
 		{"erin", strings.Repeat("p", 73), "at most 72"},
 	} {
-		if _, err := m.CreateUser(ctx, tc.name, tc.password); kindOf(err) != Invalid || !strings.Contains(err.Error(), tc.want) {
+		if _, err := m.CreateUser(ctx, tc.name, tc.password, store.Claims{}); kindOf(err) != Invalid || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("user %q password %q: %v, want %q", tc.name, tc.password, err, tc.want)
 		}
 	}
-	if _, err := m.CreateUser(ctx, "erin", "erin password"); err != nil {
+	if _, err := m.CreateUser(ctx, "erin", "erin password", store.Claims{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.SetPassword(ctx, "erin", "new password"); err != nil {

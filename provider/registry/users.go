@@ -2,8 +2,11 @@ package registry
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -31,18 +34,44 @@ const (
 
 // UserView is a user as the admin API shows it, never with a hash.
 type UserView struct {
-	Username  string     `json:"username"`
-	Static    bool       `json:"static"`
-	CreatedAt *time.Time `json:"created_at,omitempty"`
+	Username string `json:"username"`
+	Static   bool   `json:"static"`
+	// Subject is the OpenID Connect sub; empty for a user stored before
+	// subjects existed (whose sub is the username) and for a static user
+	// shown offline.
+	Subject   string       `json:"sub,omitempty"`
+	Claims    store.Claims `json:"claims,omitzero"`
+	CreatedAt *time.Time   `json:"created_at,omitempty"`
+	UpdatedAt *time.Time   `json:"updated_at,omitempty"`
 }
 
 func userViewOf(u *store.User) *UserView {
-	v := &UserView{Username: u.Username}
+	v := &UserView{Username: u.Username, Subject: u.Subject, Claims: u.Claims}
 	if !u.CreatedAt.IsZero() {
 		t := u.CreatedAt
 		v.CreatedAt = &t
 	}
+	if !u.UpdatedAt.IsZero() {
+		t := u.UpdatedAt
+		v.UpdatedAt = &t
+	}
 	return v
+}
+
+// subjectBytes is the entropy of a subject: 128 bits, never reused by
+// chance.
+const subjectBytes = 16
+
+// NewSubject returns a new random subject (sub): 128 bits from r,
+// base64url without padding. It says nothing of the user, so relying
+// parties learn no username from it, and a user added again under the
+// same name gets another one.
+func NewSubject(r io.Reader) (string, error) {
+	b := make([]byte, subjectBytes)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("generating a subject: %v", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 func staticUserError(name string) error {
@@ -81,19 +110,28 @@ func (m *Manager) hashPassword(password string) (string, error) {
 	return string(h), nil
 }
 
-// CreateUser adds a user to the storage.
-func (m *Manager) CreateUser(ctx context.Context, username, password string) (*UserView, error) {
+// CreateUser adds a user to the storage, with its standard claims and a
+// new subject.
+func (m *Manager) CreateUser(ctx context.Context, username, password string, claims store.Claims) (*UserView, error) {
 	if err := CheckUsername(username); err != nil {
 		return nil, err
 	}
-	if m.staticUsers[username] {
+	if m.staticUsers[username] != nil {
 		return nil, conflict("user %s is defined in the Caddyfile/config", username)
+	}
+	if err := CheckClaims(&claims); err != nil {
+		return nil, err
 	}
 	h, err := m.hashPassword(password)
 	if err != nil {
 		return nil, err
 	}
-	u := &store.User{Username: username, PasswordHash: h, CreatedAt: m.Now().UTC().Truncate(time.Second)}
+	sub, err := NewSubject(m.Rand)
+	if err != nil {
+		return nil, err
+	}
+	now := m.Now().UTC().Truncate(time.Second)
+	u := &store.User{Username: username, PasswordHash: h, Subject: sub, Claims: claims, CreatedAt: now, UpdatedAt: now}
 	if err := m.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return nil, conflict("user %s already exists", username)
@@ -111,11 +149,11 @@ func (m *Manager) ListUsers(ctx context.Context) ([]UserView, error) {
 		return nil, err
 	}
 	out := make([]UserView, 0, len(m.staticUsers)+len(stored))
-	for name := range m.staticUsers {
-		out = append(out, UserView{Username: name, Static: true})
+	for _, v := range m.staticUsers {
+		out = append(out, *v)
 	}
 	for _, u := range stored {
-		if !m.staticUsers[u.Username] {
+		if m.staticUsers[u.Username] == nil {
 			out = append(out, *userViewOf(u))
 		}
 	}
@@ -125,8 +163,9 @@ func (m *Manager) ListUsers(ctx context.Context) ([]UserView, error) {
 
 // GetUser returns one user, static or stored.
 func (m *Manager) GetUser(ctx context.Context, name string) (*UserView, error) {
-	if m.staticUsers[name] {
-		return &UserView{Username: name, Static: true}, nil
+	if v := m.staticUsers[name]; v != nil {
+		c := *v
+		return &c, nil
 	}
 	u, err := m.store.GetUser(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
@@ -141,7 +180,7 @@ func (m *Manager) GetUser(ctx context.Context, name string) (*UserView, error) {
 // SetPassword replaces a stored user's password. Tokens already issued
 // stay valid; revoke them as well if the old password leaked.
 func (m *Manager) SetPassword(ctx context.Context, name, password string) error {
-	if m.staticUsers[name] {
+	if m.staticUsers[name] != nil {
 		return staticUserError(name)
 	}
 	u, err := m.store.GetUser(ctx, name)
@@ -163,10 +202,50 @@ func (m *Manager) SetPassword(ctx context.Context, name, password string) error 
 	return nil
 }
 
+// UpdateClaims changes a stored user's standard claims with edit, which
+// gets a copy of the current ones. The subject and password stay;
+// updated_at moves to now when the claims changed.
+func (m *Manager) UpdateClaims(ctx context.Context, name string, edit func(*store.Claims) error) (*UserView, error) {
+	if m.staticUsers[name] != nil {
+		return nil, staticUserError(name)
+	}
+	u, err := m.store.GetUser(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("no user %s", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	claims := u.Claims
+	if err := edit(&claims); err != nil {
+		return nil, err
+	}
+	if err := CheckClaims(&claims); err != nil {
+		return nil, err
+	}
+	if claims == u.Claims {
+		return userViewOf(u), nil
+	}
+	u.Claims, u.UpdatedAt = claims, m.Now().UTC().Truncate(time.Second)
+	if err := m.store.UpdateUser(ctx, u); errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("no user %s", name)
+	} else if err != nil {
+		return nil, err
+	}
+	m.audit.Emit(provider.Event{Name: "user_claims_changed", User: name})
+	return userViewOf(u), nil
+}
+
+// PatchClaims changes a stored user's claims by a JSON merge patch
+// (MergeClaims).
+func (m *Manager) PatchClaims(ctx context.Context, name string, patch json.RawMessage) (*UserView, error) {
+	return m.UpdateClaims(ctx, name, func(c *store.Claims) error { return MergeClaims(c, patch) })
+}
+
 // DeleteUser revokes a stored user's tokens, deletes the user and forgets
 // their consents.
 func (m *Manager) DeleteUser(ctx context.Context, name string) (*RevokeResult, error) {
-	if m.staticUsers[name] {
+	if m.staticUsers[name] != nil {
 		return nil, staticUserError(name)
 	}
 	n, err := m.remove(ctx, removal{

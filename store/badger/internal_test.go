@@ -362,3 +362,28 @@ func TestAttemptCountersCarryTheirTTL(t *testing.T) {
 		t.Fatalf("a clean counter is still stored: %v", err)
 	}
 }
+
+// A user written before subjects and claims existed, byte for byte as
+// that version stored it, reads back without them (its sub stays the
+// username) and keeps working through an update.
+func TestAUserStoredBeforeSubjectsReadsBackWithoutOne(t *testing.T) {
+	d := openMem(t, nil)
+	old := []byte("\x01" + `{"username":"alice","password_hash":"$2a$04$abc","created_at":"2025-01-02T03:04:05Z"}`)
+	if err := d.db.Update(func(txn *badgerdb.Txn) error { return txn.Set(userKey("alice"), old) }); err != nil {
+		t.Fatal(err)
+	}
+	u, err := d.GetUser(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Username != "alice" || u.PasswordHash != "$2a$04$abc" || u.Subject != "" || u.Claims != (store.Claims{}) || !u.UpdatedAt.IsZero() {
+		t.Fatalf("%+v", u)
+	}
+	u.Claims.Email = "alice@example.com"
+	if err := d.UpdateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	if u, err = d.GetUser(t.Context(), "alice"); err != nil || u.Subject != "" || u.Claims.Email != "alice@example.com" {
+		t.Fatalf("%+v %v", u, err)
+	}
+}

@@ -55,7 +55,10 @@ func fill(t testing.TB, st store.Store) {
 		Scopes: []string{"read", "write"}, Grants: []string{"authorization_code", "refresh_token"}, Trusted: true, Introspect: true, CreatedAt: now}))
 	must(st.CreateClient(ctx, &store.Client{ID: "public/ä", Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, CreatedAt: now}))
 	must(st.CreateClient(ctx, &store.Client{ID: "rsa", RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n", CreatedAt: now}))
-	must(st.CreateUser(ctx, &store.User{Username: "alice", PasswordHash: "$2a$04$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0", CreatedAt: now}))
+	must(st.CreateUser(ctx, &store.User{Username: "alice", PasswordHash: "$2a$04$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0",
+		Subject: "0wN8mJ3kS1xY5tQ2vR7pLg", CreatedAt: now, UpdatedAt: now.Add(time.Second),
+		Claims: store.Claims{Name: "Alice Ä", Email: "alice@example.com", EmailVerified: true, Birthdate: "1990",
+			PhoneNumber: "+15551234567", Address: store.Address{Locality: "Köln", Country: "DE"}}}))
 	must(st.CreateUser(ctx, &store.User{Username: "bob/x", PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", CreatedAt: now}))
 	must(st.PutConsent(ctx, &store.Consent{User: "alice", ClientID: "confidential", Scopes: []string{"read"}, GrantedAt: now}))
 	must(st.PutConsent(ctx, &store.Consent{User: "bob/x", ClientID: "public/ä", Scopes: []string{"read", "write"}, GrantedAt: now}))

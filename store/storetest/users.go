@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/caddy-oauth/caddy-oauth/store"
 )
@@ -14,7 +15,66 @@ func sampleUser(name string) *store.User {
 	}
 }
 
+// claimedUser is a user with a subject and every standard claim, some
+// with characters JSON escapes.
+func claimedUser(name string) *store.User {
+	u := sampleUser(name)
+	u.Subject = "q3Vx0m8bH1u9r4wT_Zk-2A"
+	u.UpdatedAt = now().Add(time.Minute)
+	u.Claims = store.Claims{
+		Name: "Zoë \"Z\" Ødegård", GivenName: "Zoë", FamilyName: "Ødegård", MiddleName: "Q", Nickname: "zo",
+		Profile: "https://example.com/zoe", Picture: "https://example.com/zoe.png", Website: "https://zoe.example",
+		Email: "zoe@example.com", EmailVerified: true, Gender: "female", Birthdate: "0000-04-01",
+		Zoneinfo: "Europe/Oslo", Locale: "nb-NO", PhoneNumber: "+4712345678;ext=9", PhoneNumberVerified: true,
+		Address: store.Address{
+			Formatted: "Storgata 1\n0155 Oslo\nNorway", StreetAddress: "Storgata 1", Locality: "Oslo",
+			Region: "Oslo", PostalCode: "0155", Country: "Norway",
+		},
+	}
+	return u
+}
+
 func (h harness) testUsers(t *testing.T) {
+	t.Run("a user with a subject and every claim reads back with every field", func(t *testing.T) {
+		s := h.store(t)
+		want := claimedUser("zoe")
+		mustErr(t, "CreateUser", s.CreateUser(t.Context(), want), nil)
+		got, err := s.GetUser(t.Context(), "zoe")
+		mustErr(t, "GetUser", err, nil)
+		mustEqual(t, "GetUser", got, want)
+		list, err := s.ListUsers(t.Context())
+		mustErr(t, "ListUsers", err, nil)
+		if len(list) != 1 {
+			t.Fatalf("ListUsers: %d users", len(list))
+		}
+		mustEqual(t, "ListUsers", list[0], want)
+	})
+
+	t.Run("an update of the claims keeps the subject it carries and can clear claims", func(t *testing.T) {
+		s := h.store(t)
+		mustErr(t, "CreateUser", s.CreateUser(t.Context(), claimedUser("zoe")), nil)
+		next := claimedUser("zoe")
+		next.Claims = store.Claims{Email: "z@example.org"}
+		next.UpdatedAt = now().Add(time.Hour)
+		mustErr(t, "UpdateUser", s.UpdateUser(t.Context(), next), nil)
+		got, err := s.GetUser(t.Context(), "zoe")
+		mustErr(t, "GetUser", err, nil)
+		mustEqual(t, "GetUser after update", got, next)
+		if got.Subject != "q3Vx0m8bH1u9r4wT_Zk-2A" || got.Claims.Address != (store.Address{}) || got.Claims.EmailVerified {
+			t.Fatalf("after update: %+v", got)
+		}
+	})
+
+	t.Run("a user without subject or claims reads back without them", func(t *testing.T) {
+		s := h.store(t)
+		mustErr(t, "CreateUser", s.CreateUser(t.Context(), sampleUser("old")), nil)
+		got, err := s.GetUser(t.Context(), "old")
+		mustErr(t, "GetUser", err, nil)
+		if got.Subject != "" || got.Claims != (store.Claims{}) || !got.UpdatedAt.IsZero() {
+			t.Fatalf("GetUser: %+v", got)
+		}
+	})
+
 	t.Run("a created user reads back with every field", func(t *testing.T) {
 		s := h.store(t)
 		want := sampleUser("alice")
