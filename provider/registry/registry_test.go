@@ -71,6 +71,10 @@ func TestOneValidatorForConfigAndRegistration(t *testing.T) {
 		{"an unknown grant", ClientMetadata{ClientID: "app", Name: "x", Grants: []string{"implicit"}}, `unknown grant type "implicit"`},
 		{"a grant not enabled", ClientMetadata{ClientID: "app", Name: "x", Grants: []string{"password"}}, "not enabled"},
 		{"a public client with client_credentials", ClientMetadata{ClientID: "app", Name: "x", Public: true, Grants: []string{"client_credentials"}}, "public client cannot use client_credentials"},
+		{"a post-logout redirect URI", ClientMetadata{ClientID: "app", Name: "x", PostLogoutRedirectURIs: []string{"https://app.example.com/bye", "http://127.0.0.1:8080/bye?x=1"}}, ""},
+		{"an http post-logout redirect URI", ClientMetadata{ClientID: "app", Name: "x", PostLogoutRedirectURIs: []string{"http://app.example.com/bye"}}, "post_logout_redirect_uris"},
+		{"a post-logout redirect URI with a fragment", ClientMetadata{ClientID: "app", Name: "x", PostLogoutRedirectURIs: []string{"https://app.example.com/bye#x"}}, "post_logout_redirect_uris"},
+		{"a relative post-logout redirect URI", ClientMetadata{ClientID: "app", Name: "x", PostLogoutRedirectURIs: []string{"/bye"}}, "post_logout_redirect_uris"},
 		{"too many redirect URIs", ClientMetadata{ClientID: "app", Name: "x", RedirectURIs: manyURIs(33)}, "at most 32"},
 	}
 	for _, tc := range tests {
@@ -291,7 +295,7 @@ func TestClientViewJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"client_id":"app","name":"","redirect_uris":[],"callback_uris":[],"scopes":[],"grants":[],"public":false,"trusted":false,"introspect":false,"has_secret":true,"static":false}`
+	want := `{"client_id":"app","name":"","redirect_uris":[],"callback_uris":[],"post_logout_redirect_uris":[],"scopes":[],"grants":[],"public":false,"trusted":false,"introspect":false,"has_secret":true,"static":false}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
 	}
