@@ -35,8 +35,14 @@ func (p *Provider) IDToken(ctx context.Context, t oauth2.IDTokenRequest) (string
 	if exp <= iat || t.ExpiresAt.Sub(t.IssuedAt) > p.keys.Rotation() {
 		return "", errors.New("oidc: ID token lifetime outside (0, key rotation]")
 	}
+	// The one mapping from user to sub, shared with the id_token_hint
+	// checks (hint.go).
+	sub, err := p.subjectOf(ctx, t.User)
+	if err != nil {
+		return "", err
+	}
 	b, err := json.Marshal(idClaims{
-		Iss: p.cfg.Issuer, Sub: t.User, Aud: t.ClientID,
+		Iss: p.cfg.Issuer, Sub: sub, Aud: t.ClientID,
 		Exp: exp, Iat: iat, AuthTime: t.AuthTime.Unix(),
 		Nonce: t.Nonce, AtHash: atHash(t.AccessToken), Azp: t.ClientID,
 	})
