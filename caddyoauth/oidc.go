@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/login"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 	"github.com/caddy-oauth/caddy-oauth/provider/oidc"
 )
@@ -17,8 +18,9 @@ import (
 func (c *ServerConfig) oidcEnabled() bool { return slices.Contains(c.Scopes, oauth2.ScopeOpenID) }
 
 // newOIDC makes the ID token signer of the server, nil when OpenID
-// Connect is off. Its keys rotate like the JWT access token keys.
-func (s *Server) newOIDC(accessTTL time.Duration) (*oidc.Provider, error) {
+// Connect is off. Its keys rotate like the JWT access token keys; its
+// RP-initiated logout ends the sessions of lm.
+func (s *Server) newOIDC(accessTTL time.Duration, lm *login.Manager, pages *provider.Pages) (*oidc.Provider, error) {
 	if !s.cfg.oidcEnabled() {
 		return nil, nil
 	}
@@ -29,6 +31,7 @@ func (s *Server) newOIDC(accessTTL time.Duration) (*oidc.Provider, error) {
 		Issuer:      s.cfg.Issuer,
 		TokenTTL:    accessTTL,
 		KeyRotation: time.Duration(s.cfg.JWTKeyRotation),
+		Logout:      &oidc.Logout{Sessions: lm, Clients: s.clients, Pages: pages, Audit: s.audit},
 	}, s.store)
 }
 

@@ -284,3 +284,6 @@ func (b *bufferWriter) Write(p []byte) (int, error) {
 	b.WriteHeader(http.StatusOK)
 	return b.buf.Write(p)
 }
+
+// Prefix is the path prefix the endpoints are mounted under ("" for none).
+func (s *Server) Prefix() string { return s.cfg.Prefix }

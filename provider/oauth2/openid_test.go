@@ -19,7 +19,7 @@ import (
 // recordingOpenID is an OpenID layer that keeps what it was asked to sign
 // (package oidc, which imports this one, tests the ID tokens themselves).
 type recordingOpenID struct {
-	keys *jwt.Keys
+	keys  *jwt.Keys
 	mu    sync.Mutex
 	reqs  []IDTokenRequest
 	hints map[string]IDTokenHint

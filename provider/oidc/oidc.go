@@ -42,6 +42,9 @@ type Config struct {
 	KeyRotation time.Duration
 	// Clock defaults to the real time.
 	Clock provider.Clock
+	// Logout, when set, serves RP-initiated logout at PathEndSession
+	// (advertised as end_session_endpoint).
+	Logout *Logout
 }
 
 // Provider signs ID tokens and serves discovery and UserInfo. It
@@ -58,6 +61,9 @@ func New(cfg Config, ks store.KeyStore) (*Provider, error) {
 	}
 	if u, err := url.Parse(cfg.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("oidc: issuer %q must be an absolute http(s) URL", cfg.Issuer)
+	}
+	if l := cfg.Logout; l != nil && (l.Sessions == nil || l.Clients == nil || l.Pages == nil) {
+		return nil, errors.New("oidc: logout needs Sessions, Clients and Pages")
 	}
 	if cfg.TokenTTL <= 0 {
 		return nil, errors.New("oidc: the ID token lifetime must be positive")
