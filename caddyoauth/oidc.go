@@ -35,7 +35,8 @@ func (s *Server) newOIDC(accessTTL time.Duration, lm *login.Manager, pages *prov
 	}, s.store)
 }
 
-// oidcEndpoints are the discovery document and UserInfo over o2.
+// oidcEndpoints are the discovery document, UserInfo and RP-initiated
+// logout over o2.
 func oidcEndpoints(op *oidc.Provider, o2 *oauth2.Server) ([]provider.Endpoint, error) {
 	if op == nil {
 		return nil, nil

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
@@ -230,22 +231,20 @@ func (p *Provider) loggedOut(w http.ResponseWriter, lr *logoutRequest) {
 		p.cfg.Logout.Pages.RenderLogout(w, http.StatusOK, provider.LogoutPage{SignedOut: true})
 		return
 	}
-	u, err := url.Parse(lr.redirectURI)
-	if err != nil {
-		p.refuseLogout(w, http.StatusBadRequest, "", "post_logout_redirect_uri does not parse")
-		return
-	}
+	loc := lr.redirectURI
 	if lr.state != "" {
-		// Appended, so the registered query stays byte for byte.
-		add := "state=" + url.QueryEscape(lr.state)
-		if u.RawQuery == "" {
-			u.RawQuery = add
-		} else {
-			u.RawQuery += "&" + add
+		// Appended to the URI as registered, which stays byte for byte
+		// (it has no fragment: registration refuses one).
+		switch {
+		case !strings.Contains(loc, "?"):
+			loc += "?"
+		case !strings.HasSuffix(loc, "?") && !strings.HasSuffix(loc, "&"):
+			loc += "&"
 		}
+		loc += "state=" + url.QueryEscape(lr.state)
 	}
 	// 303: never repeat a POST (RFC 9700 §4.12).
-	w.Header().Set("Location", u.String())
+	w.Header().Set("Location", loc)
 	w.WriteHeader(http.StatusSeeOther)
 }
 
