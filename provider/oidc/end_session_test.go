@@ -391,3 +391,32 @@ func hiddenFields(t *testing.T, body string) url.Values {
 	}
 	return v
 }
+
+// Without Config.Logout there is no end_session endpoint, nor its
+// discovery member.
+func TestNoLogoutConfigNoEndSession(t *testing.T) {
+	e := newEnv(t, "")
+	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: e.clock.Now}, e.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := op.Endpoints(e.srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range eps {
+		if ep.Path == oidc.PathEndSession {
+			t.Fatal("end_session served without a Logout config")
+		}
+		if ep.Path == oidc.PathDiscovery {
+			rec := httptest.NewRecorder()
+			ep.Serve(rec, httptest.NewRequest(http.MethodGet, oidc.PathDiscovery, nil))
+			if strings.Contains(rec.Body.String(), "end_session_endpoint") {
+				t.Fatalf("discovery advertises end_session: %s", rec.Body.String())
+			}
+		}
+	}
+	if _, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Logout: &oidc.Logout{}}, e.db); err == nil {
+		t.Fatal("an incomplete Logout config was accepted")
+	}
+}
