@@ -297,6 +297,22 @@ func TestAdminAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("post-logout redirect URIs are set at creation and by a patch", func(t *testing.T) {
+		var c registry.ClientView
+		raw := adminJSON(t, http.MethodPost, base+"/clients",
+			`{"name":"RP","redirect_uris":["https://rp.example/cb"],"post_logout_redirect_uris":["https://rp.example/bye"]}`, http.StatusCreated, &c)
+		if !slices.Equal(c.PostLogoutRedirectURIs, []string{"https://rp.example/bye"}) {
+			t.Fatalf("created %s", raw)
+		}
+		adminJSON(t, http.MethodPatch, base+"/clients/"+c.ClientID, `{"post_logout_redirect_uris":["https://rp.example/a","https://rp.example/b"]}`, http.StatusOK, &c)
+		var again registry.ClientView
+		raw = adminJSON(t, http.MethodGet, base+"/clients/"+c.ClientID, "", http.StatusOK, &again)
+		if !slices.Equal(again.PostLogoutRedirectURIs, []string{"https://rp.example/a", "https://rp.example/b"}) {
+			t.Fatalf("after the patch %s", raw)
+		}
+		adminJSON(t, http.MethodDelete, base+"/clients/"+c.ClientID, "", http.StatusOK, nil)
+	})
+
 	t.Run("static clients cannot be changed or deleted", func(t *testing.T) {
 		for _, method := range []string{http.MethodDelete, http.MethodPatch} {
 			status, h, body := adminCall(t, method, base+"/clients/static-app", `{"name":"x"}`)
@@ -575,6 +591,7 @@ func TestAdminAPI(t *testing.T) {
 			{"a non-loopback http redirect URI", "POST", base + "/clients", `{"name":"x","redirect_uris":["http://example.com/cb"]}`, 400, "loopback"},
 			{"a redirect URI with a fragment", "POST", base + "/clients", `{"name":"x","redirect_uris":["https://example.com/cb#f"]}`, 400, "fragment"},
 			{"a relative callback URI", "POST", base + "/clients", `{"name":"x","callback_uris":["/cb"]}`, 400, "callback_uris"},
+			{"an http post-logout redirect URI", "POST", base + "/clients", `{"name":"x","post_logout_redirect_uris":["http://example.com/bye"]}`, 400, "post_logout_redirect_uris"},
 			{"an unknown scope", "POST", base + "/clients", `{"name":"x","scopes":["admin"]}`, 400, `"admin"`},
 			{"an invalid scope", "POST", base + "/clients", `{"name":"x","scopes":["a b"]}`, 400, "not a valid scope"},
 			{"an unknown grant", "POST", base + "/clients", `{"name":"x","grants":["implicit"]}`, 400, `unknown grant type "implicit"`},

@@ -112,6 +112,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //				secret         <secret>
 //				redirect_uri   <uri...>
 //				callback_uri   <uri...>
+//				post_logout_redirect_uri <uri...>
 //				scopes         <scope...>
 //				grants         <grant...>
 //				rsa_public_key <pem file>
@@ -394,6 +395,10 @@ func (cc *ClientConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "callback_uri", "callback_uris":
 			if err := listArgs(d, &cc.CallbackURIs); err != nil {
+				return err
+			}
+		case "post_logout_redirect_uri", "post_logout_redirect_uris":
+			if err := listArgs(d, &cc.PostLogoutRedirectURIs); err != nil {
 				return err
 			}
 		case "scopes":

@@ -34,7 +34,7 @@ of an authorization server of the oauth app.
 
   caddy oauth client add --name <name> [--id <client_id>] [--scope <s>]...
         [--grant <g>]... [--redirect-uri <uri>]... [--callback-uri <uri>]...
-        [--public] [--trusted] [--introspect] [--id-token-alg <alg>] [--json]
+        [--post-logout-redirect-uri <uri>]... [--public] [--trusted] [--introspect] [--id-token-alg <alg>] [--json]
   caddy oauth client list [--json]
   caddy oauth client remove <client_id>
   caddy oauth user add <name> [--password <password>]
@@ -95,7 +95,7 @@ func buildOAuthCommand(cmd *cobra.Command) {
 
 	client := &cobra.Command{Use: "client", Short: "Registers, lists and removes OAuth clients"}
 	clientAdd := &cobra.Command{
-		Use:   "add --name <name> [--id <client_id>] [--scope <scope>]... [--grant <grant>]... [--redirect-uri <uri>]... [--callback-uri <uri>]... [--public] [--trusted] [--introspect] [--id-token-alg <alg>] [--json]",
+		Use:   "add --name <name> [--id <client_id>] [--scope <scope>]... [--grant <grant>]... [--redirect-uri <uri>]... [--callback-uri <uri>]... [--post-logout-redirect-uri <uri>]... [--public] [--trusted] [--introspect] [--id-token-alg <alg>] [--json]",
 		Short: "Registers a client and prints its client_id and client_secret",
 		Args:  cobra.NoArgs,
 		RunE:  runWith(cmdClientAdd),
@@ -107,6 +107,7 @@ func buildOAuthCommand(cmd *cobra.Command) {
 	f.StringArray("grant", nil, "An OAuth 2 grant type the client may use (repeatable; default: all the server enables)")
 	f.StringArray("redirect-uri", nil, "An OAuth 2 redirect URI, matched exactly (repeatable)")
 	f.StringArray("callback-uri", nil, "An OAuth 1 callback URI, matched exactly (repeatable)")
+	f.StringArray("post-logout-redirect-uri", nil, "An OpenID Connect post_logout_redirect_uri, matched exactly (repeatable)")
 	f.Bool("public", false, "A public client (native or browser app): no secret, PKCE required")
 	f.Bool("trusted", false, "A first-party client: no consent page")
 	f.Bool("introspect", false, "May introspect any token (a resource server or gateway)")
@@ -365,6 +366,7 @@ func cmdClientAdd(cmd *cobra.Command, _ []string, b manageBackend) error {
 	req.Grants, _ = fl.GetStringArray("grant")
 	req.RedirectURIs, _ = fl.GetStringArray("redirect-uri")
 	req.CallbackURIs, _ = fl.GetStringArray("callback-uri")
+	req.PostLogoutRedirectURIs, _ = fl.GetStringArray("post-logout-redirect-uri")
 	req.Public, _ = fl.GetBool("public")
 	req.Trusted, _ = fl.GetBool("trusted")
 	req.Introspect, _ = fl.GetBool("introspect")

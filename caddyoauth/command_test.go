@@ -104,13 +104,15 @@ func TestCLIThroughAdminAPI(t *testing.T) {
 	})
 
 	t.Run("client add --json prints the admin API's answer", func(t *testing.T) {
-		out := cli(t, "", "client", "add", "--name", "JSON app", "--public", "--redirect-uri", "http://127.0.0.1:8080/cb", "--json")
+		out := cli(t, "", "client", "add", "--name", "JSON app", "--public", "--redirect-uri", "http://127.0.0.1:8080/cb",
+			"--post-logout-redirect-uri", "http://127.0.0.1:8080/bye", "--json")
 		var c registry.ClientView
 		if err := json.Unmarshal([]byte(out), &c); err != nil {
 			t.Fatalf("output %q: %v", out, err)
 		}
 		if len(c.ClientID) != generatedIDSize || !c.Public || c.ClientSecret != "" || c.Name != "JSON app" ||
-			len(c.RedirectURIs) != 1 || c.RedirectURIs[0] != "http://127.0.0.1:8080/cb" {
+			len(c.RedirectURIs) != 1 || c.RedirectURIs[0] != "http://127.0.0.1:8080/cb" ||
+			len(c.PostLogoutRedirectURIs) != 1 || c.PostLogoutRedirectURIs[0] != "http://127.0.0.1:8080/bye" {
 			t.Errorf("client add --json: %s", out)
 		}
 	})

@@ -28,7 +28,8 @@ const defaultUserFrom = "{http.auth.user.id}"
 // app: OAuth 2 authorize, token, revoke and introspect, the RFC 8414
 // metadata, the JWK Set (/oauth2/jwks) when the server issues JWT access
 // tokens or speaks OpenID Connect (openid among its scopes, which also adds
-// /.well-known/openid-configuration and /oauth2/userinfo), with the device
+// /.well-known/openid-configuration, /oauth2/userinfo and the RP-initiated
+// logout endpoint /oauth2/end_session), with the device
 // grant enabled the RFC 8628 device authorization endpoint
 // (/oauth2/device_authorization) and user-code page (/oauth2/device,
 // signed in like the authorization endpoint), with registration on the

@@ -149,6 +149,14 @@ func (h *OAuthServer) resourceOwner(w http.ResponseWriter, r *http.Request, en *
 			return "", false
 		}
 		if exists {
+			// Core §3.1.2.1: an id_token_hint naming someone else asks
+			// for that user; the login page lets them sign in (and then
+			// no longer insists). prompt=none gets login_required from
+			// the engine instead.
+			if p, ok := h.oidcPrompt(r, en); ok && !p.None && en.o2.OtherUserHinted(r, user) {
+				en.login.RedirectToLoginReturning(w, r, oauth2.WithoutIDTokenHint(oauth2.WithoutLoginPrompt(originalRequestURI(r))))
+				return "", false
+			}
 			return user, true
 		}
 	}

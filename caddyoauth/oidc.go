@@ -8,6 +8,7 @@ import (
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
 	"github.com/caddy-oauth/caddy-oauth/provider/jwt"
+	"github.com/caddy-oauth/caddy-oauth/provider/login"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 	"github.com/caddy-oauth/caddy-oauth/provider/oidc"
 )
@@ -39,8 +40,9 @@ func (c *ServerConfig) idTokenAlgorithms() []string {
 }
 
 // newOIDC makes the ID token signer of the server, nil when OpenID
-// Connect is off. Its keys rotate like the JWT access token keys.
-func (s *Server) newOIDC(accessTTL time.Duration) (*oidc.Provider, error) {
+// Connect is off. Its keys rotate like the JWT access token keys; its
+// RP-initiated logout ends the sessions of lm.
+func (s *Server) newOIDC(accessTTL time.Duration, lm *login.Manager, pages *provider.Pages) (*oidc.Provider, error) {
 	if !s.cfg.oidcEnabled() {
 		return nil, nil
 	}
@@ -54,11 +56,13 @@ func (s *Server) newOIDC(accessTTL time.Duration) (*oidc.Provider, error) {
 		Algorithms:  s.cfg.idTokenAlgorithms(),
 		// The config's users shadow stored ones of the same name, as
 		// they do for passwords.
-		Users: userDirectory{static: s.users, st: s.store},
+		Users:  userDirectory{static: s.users, st: s.store},
+		Logout: &oidc.Logout{Sessions: lm, Clients: s.clients, Pages: pages, Audit: s.audit},
 	}, s.store)
 }
 
-// oidcEndpoints are the discovery document and UserInfo over o2.
+// oidcEndpoints are the discovery document, UserInfo and RP-initiated
+// logout over o2.
 func oidcEndpoints(op *oidc.Provider, o2 *oauth2.Server) ([]provider.Endpoint, error) {
 	if op == nil {
 		return nil, nil

@@ -298,7 +298,7 @@ func (s *Server) newEngines(prefix string, templates fs.FS) (*engines, error) {
 		return nil, err
 	}
 	accessTTL := time.Duration(s.cfg.AccessTokenTTL)
-	op, err := s.newOIDC(accessTTL)
+	op, err := s.newOIDC(accessTTL, lm, pages)
 	if err != nil {
 		return nil, err
 	}

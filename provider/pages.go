@@ -409,12 +409,40 @@ type LogoutPage struct {
 	SignedOut bool
 	// Error, if set, is shown above the form as an alert.
 	Error string
+	// Params are sent back as hidden fields (an OpenID Connect logout
+	// request's parameters); csrf_token among them is left out.
+	Params url.Values
+	// RedirectURI is where the POST will redirect (a post_logout_redirect_uri),
+	// added to CSP form-action as for the consent form.
+	RedirectURI string
+	// ClientName names the application that asked to sign out, if any.
+	ClientName string
+}
+
+// logoutData is what logout.html renders.
+type logoutData struct {
+	LogoutPage
+	Hidden []hiddenField
 }
 
 // RenderLogout shows the logout confirmation form or, with SignedOut, the
 // signed-out page.
 func (p *Pages) RenderLogout(w http.ResponseWriter, status int, page LogoutPage) {
-	p.render(w, status, TemplateLogout, page, cspFor(""))
+	var hidden []hiddenField
+	keys := make([]string, 0, len(page.Params))
+	for k := range page.Params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if k == "csrf_token" {
+			continue
+		}
+		for _, v := range page.Params[k] {
+			hidden = append(hidden, hiddenField{k, v})
+		}
+	}
+	p.render(w, status, TemplateLogout, logoutData{page, hidden}, cspFor(page.RedirectURI))
 }
 
 // loginMAC binds the pre-login cookie value and the expiry; the prefix

@@ -48,11 +48,14 @@ type Client struct {
 	SealedSecret []byte   `json:"sealed_secret,omitempty"`
 	RedirectURIs []string `json:"redirect_uris,omitempty"`
 	CallbackURIs []string `json:"callback_uris,omitempty"`
-	Scopes       []string `json:"scopes,omitempty"`
-	Grants       []string `json:"grants,omitempty"`
-	Public       bool     `json:"public,omitempty"`
-	Trusted      bool     `json:"trusted,omitempty"`
-	Introspect   bool     `json:"introspect,omitempty"`
+	// PostLogoutRedirectURIs are where OpenID Connect RP-initiated logout
+	// may send the browser back to (exact match).
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	Scopes                 []string `json:"scopes,omitempty"`
+	Grants                 []string `json:"grants,omitempty"`
+	Public                 bool     `json:"public,omitempty"`
+	Trusted                bool     `json:"trusted,omitempty"`
+	Introspect             bool     `json:"introspect,omitempty"`
 	// RSAPublicKeyPEM verifies OAuth 1 RSA-SHA1 signatures.
 	RSAPublicKeyPEM string `json:"rsa_public_key,omitempty"`
 	// IDTokenSignedResponseAlg is the JWS alg of the client's OpenID

@@ -3,8 +3,10 @@ package dcr
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -175,6 +177,9 @@ func TestRegistrationRefusals(t *testing.T) {
 		{"unknown auth method", initialToken, `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"private_key_jwt"}`, 400, "invalid_client_metadata"},
 		{"scope beyond the server's", initialToken, `{"redirect_uris":["https://a.example/cb"],"scope":"admin"}`, 400, "invalid_client_metadata"},
 		{"grant the server does not enable", initialToken, `{"grant_types":["password"]}`, 400, "invalid_client_metadata"},
+		{"http post-logout redirect URI", initialToken, `{"redirect_uris":["https://a.example/cb"],"post_logout_redirect_uris":["http://a.example/bye"]}`, 400, "invalid_client_metadata"},
+		{"fragment in a post-logout redirect URI", initialToken, `{"redirect_uris":["https://a.example/cb"],"post_logout_redirect_uris":["https://a.example/bye#x"]}`, 400, "invalid_client_metadata"},
+		{"relative post-logout redirect URI", initialToken, `{"redirect_uris":["https://a.example/cb"],"post_logout_redirect_uris":["/bye"]}`, 400, "invalid_client_metadata"},
 		{"public client with client_credentials", initialToken, `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"none"}`, 400, "invalid_client_metadata"},
 		{"ID token algorithm not served", initialToken, `{"redirect_uris":["https://a.example/cb"],"id_token_signed_response_alg":"EdDSA"}`, 400, "invalid_client_metadata"},
 		{"ID token algorithm none", initialToken, `{"redirect_uris":["https://a.example/cb"],"id_token_signed_response_alg":"none"}`, 400, "invalid_client_metadata"},
@@ -254,6 +259,32 @@ func TestManageRegistration(t *testing.T) {
 	}
 	if w, _ := e.do(http.MethodGet, q, rat, ""); w.Code != http.StatusUnauthorized {
 		t.Errorf("read after delete: %d, want 401", w.Code)
+	}
+}
+
+func TestRegistrationKeepsPostLogoutRedirectURIs(t *testing.T) {
+	e := newEnv(t, false)
+	out := e.register(`{"redirect_uris":["https://rp.example/cb"],"post_logout_redirect_uris":["https://rp.example/bye","http://127.0.0.1:9/bye"]}`)
+	id, rat := out["client_id"].(string), out["registration_access_token"].(string)
+	if got := fmt.Sprint(out["post_logout_redirect_uris"]); got != "[https://rp.example/bye http://127.0.0.1:9/bye]" {
+		t.Fatalf("registration echoes post_logout_redirect_uris %s", got)
+	}
+	c, err := e.clients.Get(t.Context(), id)
+	if err != nil || !slices.Equal(c.PostLogoutRedirectURIs, []string{"https://rp.example/bye", "http://127.0.0.1:9/bye"}) {
+		t.Fatalf("stored %+v %v", c, err)
+	}
+	// RFC 7592 §2.2: an update replaces them, and leaving them out clears them.
+	if w, got := e.do(http.MethodPut, "?client_id="+id, rat, `{"client_id":"`+id+`","redirect_uris":["https://rp.example/cb"],"post_logout_redirect_uris":["https://rp.example/new"]}`); w.Code != http.StatusOK {
+		t.Fatalf("update: %d %v", w.Code, got)
+	}
+	if c, _ = e.clients.Get(t.Context(), id); !slices.Equal(c.PostLogoutRedirectURIs, []string{"https://rp.example/new"}) {
+		t.Fatalf("after update %q", c.PostLogoutRedirectURIs)
+	}
+	if w, got := e.do(http.MethodPut, "?client_id="+id, rat, `{"client_id":"`+id+`","redirect_uris":["https://rp.example/cb"]}`); w.Code != http.StatusOK {
+		t.Fatalf("update: %d %v", w.Code, got)
+	}
+	if c, _ = e.clients.Get(t.Context(), id); len(c.PostLogoutRedirectURIs) != 0 {
+		t.Fatalf("an update without them kept %q", c.PostLogoutRedirectURIs)
 	}
 }
 

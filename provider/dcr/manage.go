@@ -85,6 +85,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, current *registr
 			return &registry.Error{Kind: registry.Invalid, Msg: "token_endpoint_auth_method cannot change between none and a secret; register a new client instead"}
 		}
 		m.Name, m.RedirectURIs, m.Grants, m.Scopes = reg.Name, reg.RedirectURIs, reg.Grants, reg.Scopes
+		m.PostLogoutRedirectURIs = reg.PostLogoutRedirectURIs
 		return nil
 	})
 	if err != nil {

@@ -23,10 +23,12 @@ const (
 type clientMetadata struct {
 	RedirectURIs            []string `json:"redirect_uris,omitempty"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method,omitempty"`
-	GrantTypes              []string `json:"grant_types,omitempty"`
-	ResponseTypes           []string `json:"response_types,omitempty"`
-	ClientName              string   `json:"client_name,omitempty"`
-	Scope                   string   `json:"scope,omitempty"`
+	// OpenID Connect RP-Initiated Logout 1.0 §3.1.
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	GrantTypes             []string `json:"grant_types,omitempty"`
+	ResponseTypes          []string `json:"response_types,omitempty"`
+	ClientName             string   `json:"client_name,omitempty"`
+	Scope                  string   `json:"scope,omitempty"`
 	// OpenID Connect Registration §2; the registry checks it is served.
 	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg,omitempty"`
 	// RFC 7592 §2.2: an update names the client, and may repeat its
@@ -63,7 +65,7 @@ func decodeMetadata(body []byte) (*clientMetadata, *registrationError) {
 // 7591's defaults: authentication client_secret_basic, grant
 // authorization_code, response type code (§2).
 func (md *clientMetadata) registryMetadata() (registry.ClientMetadata, *registrationError) {
-	out := registry.ClientMetadata{Name: md.ClientName, RedirectURIs: md.RedirectURIs,
+	out := registry.ClientMetadata{Name: md.ClientName, RedirectURIs: md.RedirectURIs, PostLogoutRedirectURIs: md.PostLogoutRedirectURIs,
 		IDTokenSignedResponseAlg: md.IDTokenSignedResponseAlg}
 	switch md.TokenEndpointAuthMethod {
 	case "", authBasic, authPost:
@@ -105,7 +107,9 @@ func (md *clientMetadata) registryMetadata() (registry.ClientMetadata, *registra
 // conflict) onto RFC 7591's codes.
 func registryError(re *registry.Error) *registrationError {
 	code := "invalid_client_metadata"
-	if strings.Contains(re.Msg, "redirect_uri") {
+	// invalid_redirect_uri is about redirect_uris (RFC 7591 §3.2.2); a bad
+	// post_logout_redirect_uris entry is invalid metadata.
+	if strings.Contains(re.Msg, "redirect_uri") && !strings.HasPrefix(re.Msg, "post_logout_redirect_uris") {
 		code = "invalid_redirect_uri"
 	}
 	return &registrationError{code, re.Msg}
@@ -122,6 +126,7 @@ type response struct {
 	RegistrationClientURI   string   `json:"registration_client_uri"`
 	ClientName              string   `json:"client_name,omitempty"`
 	RedirectURIs            []string `json:"redirect_uris,omitempty"`
+	PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris,omitempty"`
 	GrantTypes              []string `json:"grant_types"`
 	ResponseTypes           []string `json:"response_types"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
@@ -140,6 +145,7 @@ func (s *Server) responseOf(v *registry.ClientView, auth string) response {
 		RegistrationClientURI:   s.clientURI(v.ClientID),
 		ClientName:              v.Name,
 		RedirectURIs:            v.RedirectURIs,
+		PostLogoutRedirectURIs:  v.PostLogoutRedirectURIs,
 		GrantTypes:              v.Grants,
 		ResponseTypes:           []string{},
 		TokenEndpointAuthMethod: authBasic,

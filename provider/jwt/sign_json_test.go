@@ -3,6 +3,7 @@ package jwt
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -60,5 +61,47 @@ func TestServeKeySetsPublishesEverySetInOneDocument(t *testing.T) {
 	}
 	if len(got.Keys) != len(wa.Keys)+len(wb.Keys) || rec.Header().Get("Cache-Control") == "" {
 		t.Fatalf("%d keys, want %d+%d: %s", len(got.Keys), len(wa.Keys), len(wb.Keys), rec.Body.String())
+	}
+}
+
+func TestVerifyJSONAcceptsOnlyWhatSignJSONSignedWithTheseKeys(t *testing.T) {
+	db := openMem(t)
+	clk := newTestClock(start)
+	k := newTestKeys(t, db, RS256, clk, WithKeyPrefix("oidc"))
+	other := newTestKeys(t, openMem(t), RS256, clk, WithKeyPrefix("oidc"))
+	claims := `{"iss":"` + testIssuer + `","sub":"alice"}`
+	tok, err := k.SignJSON(t.Context(), []byte(claims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := k.VerifyJSON(t.Context(), tok)
+	if err != nil || string(got) != claims {
+		t.Fatalf("VerifyJSON = %s, %v", got, err)
+	}
+	foreign, err := other.SignJSON(t.Context(), []byte(claims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An access token of the same keys: signed, but typ at+jwt.
+	access := newTestKeys(t, db, RS256, clk)
+	at, err := access.SignJSON(t.Context(), []byte(claims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := bytes.Split([]byte(tok), []byte("."))
+	for name, bad := range map[string]string{
+		"another server's key":      foreign,
+		"another series' key":       at,
+		"a changed payload":         string(seg[0]) + "." + b64.EncodeToString([]byte(`{"iss":"`+testIssuer+`","sub":"mallory"}`)) + "." + string(seg[2]),
+		"no signature":              string(seg[0]) + "." + string(seg[1]) + ".",
+		"two segments":              string(seg[0]) + "." + string(seg[1]),
+		"alg none":                  b64.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + string(seg[1]) + ".",
+		"padding characters":        tok + "=",
+		"a payload that is no JSON": string(seg[0]) + "." + b64.EncodeToString([]byte("xx")) + "." + string(seg[2]),
+		"empty":                     "",
+	} {
+		if _, err := k.VerifyJSON(t.Context(), bad); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("%s: %v, want ErrInvalidToken", name, err)
+		}
 	}
 }

@@ -76,7 +76,7 @@ func (k *Keys) Check(token string, now time.Time) (*Unverified, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := set.keyFor(header, k.alg)
+	key, err := set.keyFor(header, k.alg, isAccessTokenType)
 	if err != nil {
 		return nil, err
 	}
@@ -163,12 +163,13 @@ func isBase64URL(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
 
-// keyFor returns the key a token header names. Tokens of ours carry the
-// exact header their key made, found without decoding; any other header is
-// decoded and checked member by member, so the refusal says why.
-func (s *keySet) keyFor(header string, alg Algorithm) (*signingKey, error) {
+// keyFor returns the key a token header names, if its typ passes typOK.
+// Access tokens of ours carry the exact header their key made, found
+// without decoding; any other header is decoded and checked member by
+// member, so the refusal says why.
+func (s *keySet) keyFor(header string, alg Algorithm, typOK func(string) bool) (*signingKey, error) {
 	for _, sk := range s.keys {
-		if header == sk.header {
+		if header == sk.header && typOK("at+jwt") {
 			return sk, nil
 		}
 	}
@@ -197,7 +198,7 @@ func (s *keySet) keyFor(header string, alg Algorithm) (*signingKey, error) {
 	if hAlg != string(alg) {
 		return nil, errAlgorithm
 	}
-	if !isAccessTokenType(typ) {
+	if !typOK(typ) {
 		return nil, errType
 	}
 	// RFC 7515 §4.1.11: extensions we do not understand must be refused.

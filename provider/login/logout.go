@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/store"
 )
 
 const msgLogoutCSRF = "This sign-out form has expired or did not come from this site. Confirm again to sign out."
@@ -54,11 +55,40 @@ func (m *Manager) ServeLogout(w http.ResponseWriter, r *http.Request) {
 		m.cfg.Pages.RenderLogout(w, http.StatusForbidden, form)
 		return
 	}
-	if err := m.cfg.Sessions.DeleteSession(r.Context(), s.Hash); err != nil {
+	if err := m.endSession(w, r, s, ""); err != nil {
 		m.cfg.Pages.RenderError(w, http.StatusServiceUnavailable, "Sign-out unavailable", "Signing out is not possible right now. Please try again later.")
 		return
 	}
-	m.setCookie(w, r, m.cfg.CookieName, "", "/", -1)
-	m.audit(provider.Event{Name: "logout", User: s.User})
 	m.cfg.Pages.RenderLogout(w, http.StatusOK, provider.LogoutPage{SignedOut: true})
+}
+
+// SessionOf returns the user of r's live session and the session's CSRF
+// value, which a sign-out form elsewhere (OpenID Connect RP-initiated
+// logout) carries; ok is false without a session.
+func (m *Manager) SessionOf(r *http.Request) (user, csrf string, ok bool, err error) {
+	s, err := m.session(r)
+	if err != nil || s == nil {
+		return "", "", false, err
+	}
+	return s.User, s.CSRF, true, nil
+}
+
+// EndSession ends r's session, if it has one: deleted in the store, so
+// that every server sharing it sees it gone at once, and its cookie
+// cleared. clientID names the relying party that asked (audited).
+func (m *Manager) EndSession(w http.ResponseWriter, r *http.Request, clientID string) error {
+	s, err := m.session(r)
+	if err != nil || s == nil {
+		return err
+	}
+	return m.endSession(w, r, s, clientID)
+}
+
+func (m *Manager) endSession(w http.ResponseWriter, r *http.Request, s *store.Session, clientID string) error {
+	if err := m.cfg.Sessions.DeleteSession(r.Context(), s.Hash); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	m.setCookie(w, r, m.cfg.CookieName, "", "/", -1)
+	m.audit(provider.Event{Name: "logout", User: s.User, ClientID: clientID})
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -93,4 +94,40 @@ func sessionRequest(value string) *http.Request {
 	r, _ := http.NewRequest(http.MethodGet, "/app", nil)
 	r.AddCookie(&http.Cookie{Name: DefaultCookieName, Value: value})
 	return r
+}
+
+// EndSession is how RP-initiated logout signs out: the session is gone
+// from the store (for every server sharing it), the cookie cleared, and
+// the event names the client; without a session it does nothing.
+func TestEndSession(t *testing.T) {
+	e := newEnv(t, nil)
+	b := e.browser("192.0.2.1:5000")
+	b.login("alice", alicePassword, "/")
+	value := b.session()
+	r := sessionRequest(value)
+	user, csrf, ok, err := e.m.SessionOf(r)
+	stored, _ := e.db.GetSession(context.Background(), provider.HashToken(value))
+	if err != nil || !ok || user != "alice" || stored == nil || csrf != stored.CSRF {
+		t.Fatalf("SessionOf = %q %q %v %v", user, csrf, ok, err)
+	}
+	rec := httptest.NewRecorder()
+	if err := e.m.EndSession(rec, r, "rp"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.GetSession(context.Background(), provider.HashToken(value)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the session is still stored: %v", err)
+	}
+	if c := cookieNamed(rec, DefaultCookieName); c == nil || c.MaxAge >= 0 {
+		t.Fatalf("cookie not cleared: %v", rec.Header())
+	}
+	if ev := e.events.named("logout"); len(ev) != 1 || ev[0].User != "alice" || ev[0].ClientID != "rp" {
+		t.Fatalf("logout events %+v", ev)
+	}
+	if _, _, ok, err := e.m.SessionOf(r); ok || err != nil {
+		t.Fatalf("SessionOf after EndSession: %v %v", ok, err)
+	}
+	rec = httptest.NewRecorder()
+	if err := e.m.EndSession(rec, r, "rp"); err != nil || rec.Header().Get("Set-Cookie") != "" || len(e.events.named("logout")) != 1 {
+		t.Fatalf("EndSession without a session: %v %v", err, rec.Header())
+	}
 }

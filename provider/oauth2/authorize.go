@@ -1,6 +1,7 @@
 package oauth2
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -16,7 +17,7 @@ import (
 var authzParams = []string{
 	"response_type", "client_id", "redirect_uri", "scope", "state",
 	"code_challenge", "code_challenge_method", "response_mode",
-	"nonce", "prompt", "max_age", // OpenID Connect Core §3.1.2.1
+	"nonce", "prompt", "max_age", "id_token_hint", // OpenID Connect Core §3.1.2.1
 }
 
 // authzRequest is a parsed authorization request whose client and
@@ -34,6 +35,7 @@ type authzRequest struct {
 	challenge, method          string
 	nonce                      string // OpenID Connect (openid.go)
 	prompt                     Prompt // OpenID Connect (openid_prompt.go)
+	hintSubject                string // OpenID Connect id_token_hint's sub (openid.go)
 }
 
 // Authorize serves the authorization endpoint (RFC 6749 §4.1.1, GET or
@@ -71,12 +73,16 @@ func (s *Server) Authorize(w http.ResponseWriter, r *http.Request, user string) 
 		return
 	}
 	ar.user = user
-	if e := s.validateAuthorize(ar); e != nil {
+	ctx := r.Context()
+	if e := s.validateAuthorize(ctx, ar); e != nil {
+		s.redirectError(w, r, ar, e)
+		return
+	}
+	if e := s.checkHintUser(ctx, ar); e != nil {
 		s.redirectError(w, r, ar, e)
 		return
 	}
 
-	ctx := r.Context()
 	if r.Method == http.MethodPost && r.PostForm.Has("decision") {
 		approved, cerr := s.pages.CheckConsent(r, user, ar.client.ID)
 		if cerr != nil {
@@ -203,7 +209,7 @@ func (s *Server) authorizeClient(w http.ResponseWriter, r *http.Request, params 
 
 // validateAuthorize checks everything that is reported to the client by
 // redirect (RFC 6749 §4.1.2.1).
-func (s *Server) validateAuthorize(ar *authzRequest) *provider.Error {
+func (s *Server) validateAuthorize(ctx context.Context, ar *authzRequest) *provider.Error {
 	p := ar.params
 	for k, vs := range p {
 		if len(vs) > 1 && slices.Contains(authzParams, k) {
@@ -229,7 +235,7 @@ func (s *Server) validateAuthorize(ar *authzRequest) *provider.Error {
 		return e
 	}
 	ar.scopes = scopes
-	if e := s.openIDRequest(ar); e != nil {
+	if e := s.openIDRequest(ctx, ar); e != nil {
 		return e
 	}
 

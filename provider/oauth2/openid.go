@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -34,6 +35,21 @@ type OpenID interface {
 	IDToken(ctx context.Context, t IDTokenRequest) (string, error)
 	// Keys are the ID token signing keys (one set per algorithm).
 	Keys() []*jwt.Keys
+	// IDTokenHint verifies an id_token_hint: an ID token this server
+	// issued (expired ones included). Refusals match jwt.ErrInvalidToken;
+	// other errors are the store's.
+	IDTokenHint(ctx context.Context, raw string) (IDTokenHint, error)
+	// Subject is the sub of username's ID tokens, the one comparison
+	// between a signed-in user and a hint.
+	Subject(ctx context.Context, username string) (string, error)
+}
+
+// IDTokenHint is what a verified id_token_hint says.
+type IDTokenHint struct {
+	// Subject is its sub, ClientID the client it was issued to.
+	Subject, ClientID string
+	// ExpiresAt is its exp (zero if absent); it may have passed.
+	ExpiresAt time.Time
 }
 
 // ErrIDTokenAlgorithm is returned (wrapped) by OpenID.IDToken for a
@@ -89,8 +105,9 @@ func (s *Server) openID(scopes []string) bool {
 }
 
 // openIDRequest checks what OpenID Connect adds to an authorization
-// request (Core §3.1.2.1, §3.1.2.2) and keeps its nonce.
-func (s *Server) openIDRequest(ar *authzRequest) *provider.Error {
+// request (Core §3.1.2.1, §3.1.2.2) and keeps its nonce and the subject
+// of its id_token_hint.
+func (s *Server) openIDRequest(ctx context.Context, ar *authzRequest) *provider.Error {
 	if !s.openID(ar.scopes) {
 		return nil
 	}
@@ -106,7 +123,94 @@ func (s *Server) openIDRequest(ar *authzRequest) *provider.Error {
 	}
 	p, e := parsePrompt(ar.params)
 	ar.prompt = p
+	if e != nil {
+		return e
+	}
+	// Core §5.5 allows a provider without claims parameter support
+	// (claims_parameter_supported false) to ignore it and answer the
+	// claims it finds useful: refusing would break relying parties that
+	// send it for an optional claim. A specific user is asked for with
+	// id_token_hint, which is enforced.
+	sub, e := s.hintSubject(ctx, ar.params.Get("id_token_hint"), ar.client.ID)
+	ar.hintSubject = sub
 	return e
+}
+
+// hintSubject verifies the id_token_hint of a request of clientID and
+// returns its subject ("" without a hint). A hint that is not an ID token
+// of this server issued to that client is invalid_request (Core
+// §3.1.2.1).
+func (s *Server) hintSubject(ctx context.Context, raw, clientID string) (string, *provider.Error) {
+	if raw == "" {
+		return "", nil
+	}
+	h, err := s.cfg.OpenID.IDTokenHint(ctx, raw)
+	switch {
+	case errors.Is(err, jwt.ErrInvalidToken):
+		return "", provider.ErrInvalidRequest("id_token_hint is not a valid ID token of this server")
+	case err != nil:
+		return "", s.storeFailed("verify id_token_hint", err)
+	case h.ClientID != clientID:
+		return "", provider.ErrInvalidRequest("id_token_hint was issued to another client")
+	}
+	return h.Subject, nil
+}
+
+// checkHintUser answers login_required when the request's id_token_hint
+// names someone other than user (Core §3.1.2.1: a positive answer only
+// for the End-User the hint identifies). The glue sends a browser signed
+// in as someone else to the login page first (OtherUserHinted), so this
+// is reached with prompt=none, or for a user an earlier handler
+// authenticated.
+func (s *Server) checkHintUser(ctx context.Context, ar *authzRequest) *provider.Error {
+	if ar.hintSubject == "" {
+		return nil
+	}
+	sub, err := s.cfg.OpenID.Subject(ctx, ar.user)
+	if err != nil {
+		return s.storeFailed("subject of user", err)
+	}
+	if sub != ar.hintSubject {
+		return provider.NewError(http.StatusUnauthorized, "login_required", "the signed-in end user is not the one id_token_hint names")
+	}
+	return nil
+}
+
+// OtherUserHinted reports whether r, an OpenID Connect request to the
+// authorization endpoint, carries a valid id_token_hint for its client
+// that names someone other than user: the glue then shows the login page
+// (returning to WithoutIDTokenHint of the request) unless prompt=none.
+// Anything it cannot decide is false; Authorize answers it.
+func (s *Server) OtherUserHinted(r *http.Request, user string) bool {
+	if s.cfg.OpenID == nil || r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	params, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil || len(params["id_token_hint"]) != 1 || len(params["client_id"]) != 1 ||
+		!slices.Contains(provider.ParseScope(params.Get("scope")), ScopeOpenID) {
+		return false
+	}
+	ctx := r.Context()
+	want, e := s.hintSubject(ctx, params.Get("id_token_hint"), params.Get("client_id"))
+	if e != nil || want == "" {
+		return false
+	}
+	sub, err := s.cfg.OpenID.Subject(ctx, user)
+	return err == nil && sub != want
+}
+
+// WithoutIDTokenHint is requestURI without id_token_hint: where the login
+// page forced by a hint for another user returns, so that whoever then
+// signs in is not sent back to the login page again and again.
+func WithoutIDTokenHint(requestURI string) string {
+	u, err := url.Parse(requestURI)
+	if err != nil {
+		return requestURI
+	}
+	q := u.Query()
+	q.Del("id_token_hint")
+	u.RawQuery = q.Encode()
+	return u.RequestURI()
 }
 
 // openIDCode stores with an OpenID Connect code what its ID token needs.
@@ -206,3 +310,6 @@ func (b *bufferWriter) Write(p []byte) (int, error) {
 	b.WriteHeader(http.StatusOK)
 	return b.buf.Write(p)
 }
+
+// Prefix is the path prefix the endpoints are mounted under ("" for none).
+func (s *Server) Prefix() string { return s.cfg.Prefix }

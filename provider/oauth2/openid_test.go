@@ -3,6 +3,8 @@ package oauth2
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,9 +19,10 @@ import (
 // recordingOpenID is an OpenID layer that keeps what it was asked to sign
 // (package oidc, which imports this one, tests the ID tokens themselves).
 type recordingOpenID struct {
-	keys *jwt.Keys
-	mu   sync.Mutex
-	reqs []IDTokenRequest
+	keys  *jwt.Keys
+	mu    sync.Mutex
+	reqs  []IDTokenRequest
+	hints map[string]IDTokenHint
 }
 
 func (o *recordingOpenID) IDToken(_ context.Context, t IDTokenRequest) (string, error) {
@@ -30,6 +33,27 @@ func (o *recordingOpenID) IDToken(_ context.Context, t IDTokenRequest) (string, 
 }
 
 func (o *recordingOpenID) Keys() []*jwt.Keys { return []*jwt.Keys{o.keys} }
+
+// IDTokenHint knows the hints the test put in hints; package oidc tests
+// the real verification.
+func (o *recordingOpenID) IDTokenHint(_ context.Context, raw string) (IDTokenHint, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if raw == "store-down" {
+		return IDTokenHint{}, errors.New("key store unreachable")
+	}
+	h, ok := o.hints[raw]
+	if !ok {
+		return h, fmt.Errorf("%w: unknown", jwt.ErrInvalidToken)
+	}
+	return h, nil
+}
+
+// Subject differs from the username, so a comparison that bypassed it
+// would fail the tests.
+func (o *recordingOpenID) Subject(_ context.Context, username string) (string, error) {
+	return "sub:" + username, nil
+}
 
 func (o *recordingOpenID) last() IDTokenRequest {
 	o.mu.Lock()

@@ -47,7 +47,12 @@ func (p *Provider) discovery(srv *oauth2.Server) ([]byte, error) {
 		}
 	}
 	m["claims_supported"] = claimsSupported(scopes)
-	// Request objects and the claims parameter are not implemented.
+	if p.cfg.Logout != nil {
+		// RP-Initiated Logout §2.1.
+		m["end_session_endpoint"] = srv.EndpointURL(PathEndSession)
+	}
+	// Request objects and the claims parameter are not implemented (a
+	// claims parameter is ignored, Core §5.5).
 	m["claims_parameter_supported"] = false
 	m["request_parameter_supported"] = false
 	m["request_uri_parameter_supported"] = false

@@ -10,7 +10,8 @@ import (
 
 // Endpoints are the paths OpenID Connect adds to srv (whose Config.OpenID
 // is p): the discovery document (at the root, and after the issuer's path
-// when it has one, Discovery §4.1) and UserInfo. The JWK Set is srv's, which
+// when it has one, Discovery §4.1), UserInfo and, with Config.Logout,
+// RP-initiated logout. The JWK Set is srv's, which
 // publishes the ID token keys too.
 func (p *Provider) Endpoints(srv *oauth2.Server) ([]provider.Endpoint, error) {
 	doc, err := p.discovery(srv)
@@ -21,6 +22,9 @@ func (p *Provider) Endpoints(srv *oauth2.Server) ([]provider.Endpoint, error) {
 	eps := []provider.Endpoint{
 		{Path: PathDiscovery, Absolute: true, Methods: provider.MethodsGet, Serve: serve},
 		{Path: PathUserInfo, Methods: provider.MethodsGetPost, Serve: p.userInfo(srv)},
+	}
+	if p.cfg.Logout != nil {
+		eps = append(eps, provider.Endpoint{Path: PathEndSession, Methods: provider.MethodsGetPost, Serve: p.endSession(srv)})
 	}
 	if ip := issuerPath(p.cfg.Issuer); ip != "" {
 		// Discovery §4: the issuer's path, then the well-known suffix.

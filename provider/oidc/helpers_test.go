@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/caddy-oauth/caddy-oauth/provider"
+	"github.com/caddy-oauth/caddy-oauth/provider/login"
 	"github.com/caddy-oauth/caddy-oauth/provider/oauth2"
 	"github.com/caddy-oauth/caddy-oauth/provider/oidc"
 	"github.com/caddy-oauth/caddy-oauth/store"
@@ -28,6 +30,9 @@ const (
 	webRedirect = "https://app.example.com/cb"
 	otherSecret = "other-secret"
 	otherRedir  = "https://other.example.com/cb"
+	webBye      = "https://app.example.com/bye"
+	webByeQuery = "https://app.example.com:8443/signed-out?from=op"
+	otherBye    = "https://other.example.com/bye"
 )
 
 // testClock is the shared settable clock.
@@ -35,15 +40,47 @@ type testClock = providertest.Clock
 
 // env is an OAuth 2 server with OpenID Connect over in-memory Badger.
 type env struct {
-	t     *testing.T
-	db    *badger.DB
-	srv   *oauth2.Server
-	op    *oidc.Provider
-	clock *testClock
-	mux   *http.ServeMux
+	t      testing.TB
+	db     *badger.DB
+	srv    *oauth2.Server
+	op     *oidc.Provider
+	clock  *testClock
+	mux    *http.ServeMux
+	login  *login.Manager
+	events *events
 }
 
-func newEnv(t *testing.T, tokenFormat string) *env {
+// events records what the engines audit.
+type events struct {
+	mu   sync.Mutex
+	list []provider.Event
+}
+
+func (ev *events) add(e provider.Event) {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	ev.list = append(ev.list, e)
+}
+
+// has reports whether an event named name was audited.
+func (ev *events) has(name string) bool {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	for _, e := range ev.list {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// noPasswords signs nobody in with a password: the tests make sessions
+// directly in the store.
+type noPasswords struct{}
+
+func (noPasswords) CheckPassword(context.Context, string, string) (bool, error) { return false, nil }
+
+func newEnv(t testing.TB, tokenFormat string) *env {
 	t.Helper()
 	return newEnvWith(t, envOptions{tokenFormat: tokenFormat})
 }
@@ -60,12 +97,12 @@ type envOptions struct {
 }
 
 // newEnvSigning is newEnv with ID tokens also signed with algs.
-func newEnvSigning(t *testing.T, tokenFormat string, algs []string) *env {
+func newEnvSigning(t testing.TB, tokenFormat string, algs []string) *env {
 	t.Helper()
 	return newEnvWith(t, envOptions{tokenFormat: tokenFormat, algs: algs})
 }
 
-func newEnvWith(t *testing.T, o envOptions) *env {
+func newEnvWith(t testing.TB, o envOptions) *env {
 	t.Helper()
 	db, err := badger.Open(badger.Options{InMemory: true})
 	if err != nil {
@@ -77,17 +114,26 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	}
 	tokenFormat := o.tokenFormat
 	clk := providertest.NewClock(time.Now().Truncate(time.Second))
-	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: clk.Now, Users: o.users, Algorithms: o.algs}, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev := &events{}
+	pages := &provider.Pages{Key: []byte("test key test key test key 12345"), Clock: clk.Now}
 	clients := provider.NewClients(db,
-		&store.Client{ID: "web", SecretHash: provider.HashToken(webSecret), Trusted: true, RedirectURIs: []string{webRedirect}},
-		&store.Client{ID: "other", SecretHash: provider.HashToken(otherSecret), Trusted: true, RedirectURIs: []string{otherRedir}},
+		&store.Client{ID: "web", Name: "Web app", SecretHash: provider.HashToken(webSecret), Trusted: true, RedirectURIs: []string{webRedirect},
+			PostLogoutRedirectURIs: []string{webBye, webByeQuery}},
+		&store.Client{ID: "other", SecretHash: provider.HashToken(otherSecret), Trusted: true, RedirectURIs: []string{otherRedir},
+			PostLogoutRedirectURIs: []string{otherBye}},
 		&store.Client{ID: "svc", SecretHash: provider.HashToken(webSecret), Grants: []string{oauth2.GrantClientCredentials}},
 		&store.Client{ID: "ed", SecretHash: provider.HashToken(webSecret), Trusted: true, RedirectURIs: []string{webRedirect},
 			IDTokenSignedResponseAlg: "EdDSA"},
 	)
+	lm, err := login.New(login.Config{Pages: pages, Sessions: db, Attempts: db, Passwords: noPasswords{}, Clock: clk.Now, Audit: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: clk.Now, Users: o.users, Algorithms: o.algs,
+		Logout: &oidc.Logout{Sessions: lm, Clients: clients, Pages: pages, Audit: ev.add}}, db)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := oauth2.New(oauth2.Config{
 		Issuer:        testIssuer,
 		Scopes:        o.scopes,
@@ -95,7 +141,8 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		Clock:         clk.Now,
 		TokenFormat:   tokenFormat,
 		OpenID:        op,
-		Pages:         &provider.Pages{Key: []byte("test key test key test key 12345"), Clock: clk.Now},
+		Pages:         pages,
+		Audit:         ev.add,
 	}, db, clients)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +157,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 			mux.HandleFunc(ep.Path, ep.Serve)
 		}
 	}
-	return &env{t: t, db: db, srv: srv, op: op, clock: clk, mux: mux}
+	return &env{t: t, db: db, srv: srv, op: op, clock: clk, mux: mux, login: lm, events: ev}
 }
 
 // get serves a GET of path (with an optional bearer token).
@@ -127,6 +174,11 @@ func (e *env) get(path, bearer string) *httptest.ResponseRecorder {
 // code runs the authorization endpoint for alice (signed in at authTime
 // when not zero) and returns the code.
 func (e *env) code(client, redirect, scope, nonce string, authTime time.Time) string {
+	return e.codeFor("alice", client, redirect, scope, nonce, authTime)
+}
+
+// codeFor is code for user.
+func (e *env) codeFor(user, client, redirect, scope, nonce string, authTime time.Time) string {
 	e.t.Helper()
 	q := url.Values{"response_type": {"code"}, "client_id": {client}, "redirect_uri": {redirect}, "scope": {scope}, "state": {"s"}}
 	if nonce != "" {
@@ -138,7 +190,7 @@ func (e *env) code(client, redirect, scope, nonce string, authTime time.Time) st
 		r = r.WithContext(oauth2.WithAuthMethods(oauth2.WithAuthTime(r.Context(), authTime), "pwd"))
 	}
 	rec := httptest.NewRecorder()
-	e.srv.Authorize(rec, r, "alice")
+	e.srv.Authorize(rec, r, user)
 	loc, err := url.Parse(rec.Header().Get("Location"))
 	if err != nil || loc.Query().Get("code") == "" {
 		e.t.Fatalf("no code: %d %s %s", rec.Code, rec.Header().Get("Location"), rec.Body.String())

@@ -47,6 +47,8 @@ func (p *Provider) IDToken(ctx context.Context, t oauth2.IDTokenRequest) (string
 	if exp <= iat || t.ExpiresAt.Sub(t.IssuedAt) > keys.Rotation() {
 		return "", errors.New("oidc: ID token lifetime outside (0, key rotation]")
 	}
+	// The one mapping from user to sub, shared with the id_token_hint
+	// checks (hint.go).
 	sub, err := p.subjectOf(ctx, t.User)
 	if err != nil {
 		return "", err

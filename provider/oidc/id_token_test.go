@@ -201,6 +201,10 @@ func TestTheClientPicksTheIDTokenAlgorithm(t *testing.T) {
 		if _, err := e.verify(client, tj.IDToken); err != nil {
 			t.Errorf("client %s: %v", client, err)
 		}
+		// As an id_token_hint it verifies too, whichever keys signed it.
+		if h, err := e.op.IDTokenHint(t.Context(), tj.IDToken); err != nil || h.ClientID != client {
+			t.Errorf("client %s: as a hint %+v, %v", client, h, err)
+		}
 	}
 
 	plain := newEnv(t, "")

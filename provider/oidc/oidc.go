@@ -51,6 +51,9 @@ type Config struct {
 	// id_token_signed_response_alg. RS256 is always among them (Core
 	// §15.1), and the default.
 	Algorithms []string
+	// Logout, when set, serves RP-initiated logout at PathEndSession
+	// (advertised as end_session_endpoint).
+	Logout *Logout
 	// Users finds the users whose sub and claims are stated; default:
 	// the store given to New.
 	Users Users
@@ -91,6 +94,9 @@ func New(cfg Config, ks Store) (*Provider, error) {
 	}
 	if u, err := url.Parse(cfg.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("oidc: issuer %q must be an absolute http(s) URL", cfg.Issuer)
+	}
+	if l := cfg.Logout; l != nil && (l.Sessions == nil || l.Clients == nil || l.Pages == nil) {
+		return nil, errors.New("oidc: logout needs Sessions, Clients and Pages")
 	}
 	if cfg.TokenTTL <= 0 {
 		return nil, errors.New("oidc: the ID token lifetime must be positive")

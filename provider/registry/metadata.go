@@ -34,6 +34,11 @@ type ClientMetadata struct {
 	// exactly (or be "oob"). Empty allows only "oob".
 	CallbackURIs []string `json:"callback_uris,omitempty"`
 
+	// Where OpenID Connect RP-initiated logout may return the browser
+	// (post_logout_redirect_uri, matched exactly). Checked like the
+	// redirect URIs: absolute, no fragment, https or loopback http.
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+
 	// The scopes this client may ask for. Empty means all of the server's.
 	Scopes []string `json:"scopes,omitempty"`
 
@@ -97,6 +102,9 @@ func (p Policy) CheckClient(md *ClientMetadata) error {
 		return err
 	}
 	if md.CallbackURIs, err = checkURIs("callback_uris", md.CallbackURIs, checkCallbackURI); err != nil {
+		return err
+	}
+	if md.PostLogoutRedirectURIs, err = checkURIs("post_logout_redirect_uris", md.PostLogoutRedirectURIs, oauth2.ValidateRedirectURI); err != nil {
 		return err
 	}
 	md.Scopes = dedupe(md.Scopes)
@@ -228,6 +236,7 @@ func (md *ClientMetadata) record() *store.Client {
 		Trusted:      md.Trusted,
 		Introspect:   md.Introspect,
 
+		PostLogoutRedirectURIs:   slices.Clone(md.PostLogoutRedirectURIs),
 		IDTokenSignedResponseAlg: md.IDTokenSignedResponseAlg,
 	}
 }
@@ -245,6 +254,7 @@ func MetadataOf(c *store.Client) ClientMetadata {
 		Trusted:      c.Trusted,
 		Introspect:   c.Introspect,
 
+		PostLogoutRedirectURIs:   slices.Clone(c.PostLogoutRedirectURIs),
 		IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
 	}
 }

@@ -75,6 +75,10 @@ func TestOneValidatorForConfigAndRegistration(t *testing.T) {
 		{"a served ID token algorithm", ClientMetadata{ClientID: "app", Name: "x", IDTokenSignedResponseAlg: "EdDSA"}, ""},
 		{"an ID token algorithm not served", ClientMetadata{ClientID: "app", Name: "x", IDTokenSignedResponseAlg: "ES256"}, `id_token_signed_response_alg: "ES256" is not served here`},
 		{"an ID token algorithm that is no algorithm", ClientMetadata{ClientID: "app", Name: "x", IDTokenSignedResponseAlg: "none"}, "id_token_signed_response_alg"},
+		{"a post-logout redirect URI", ClientMetadata{ClientID: "app", Name: "x", PostLogoutRedirectURIs: []string{"https://app.example.com/bye", "http://127.0.0.1:8080/bye?x=1"}}, ""},
+		{"an http post-logout redirect URI", ClientMetadata{ClientID: "app", Name: "x", PostLogoutRedirectURIs: []string{"http://app.example.com/bye"}}, "post_logout_redirect_uris"},
+		{"a post-logout redirect URI with a fragment", ClientMetadata{ClientID: "app", Name: "x", PostLogoutRedirectURIs: []string{"https://app.example.com/bye#x"}}, "post_logout_redirect_uris"},
+		{"a relative post-logout redirect URI", ClientMetadata{ClientID: "app", Name: "x", PostLogoutRedirectURIs: []string{"/bye"}}, "post_logout_redirect_uris"},
 		{"too many redirect URIs", ClientMetadata{ClientID: "app", Name: "x", RedirectURIs: manyURIs(33)}, "at most 32"},
 	}
 	for _, tc := range tests {
@@ -304,7 +308,7 @@ func TestClientViewJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"client_id":"app","name":"","redirect_uris":[],"callback_uris":[],"scopes":[],"grants":[],"public":false,"trusted":false,"introspect":false,"id_token_signed_response_alg":"","has_secret":true,"static":false}`
+	want := `{"client_id":"app","name":"","redirect_uris":[],"callback_uris":[],"post_logout_redirect_uris":[],"scopes":[],"grants":[],"public":false,"trusted":false,"introspect":false,"id_token_signed_response_alg":"","has_secret":true,"static":false}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
 	}

@@ -52,7 +52,8 @@ func fill(t testing.TB, st store.Store) {
 	}
 	must(st.CreateClient(ctx, &store.Client{ID: "confidential", Name: "App", SecretHash: random(32), SealedSecret: random(60),
 		RedirectURIs: []string{"https://app.example.com/cb"}, CallbackURIs: []string{"https://app.example.com/cb1"},
-		Scopes: []string{"read", "write"}, Grants: []string{"authorization_code", "refresh_token"}, Trusted: true, Introspect: true, CreatedAt: now}))
+		PostLogoutRedirectURIs: []string{"https://app.example.com/bye"},
+		Scopes:                 []string{"read", "write"}, Grants: []string{"authorization_code", "refresh_token"}, Trusted: true, Introspect: true, CreatedAt: now}))
 	must(st.CreateClient(ctx, &store.Client{ID: "public/ä", Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, CreatedAt: now}))
 	must(st.CreateClient(ctx, &store.Client{ID: "rsa", RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n", CreatedAt: now}))
 	must(st.CreateUser(ctx, &store.User{Username: "alice", PasswordHash: "$2a$04$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0",

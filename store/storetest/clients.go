@@ -8,18 +8,19 @@ import (
 
 func sampleClient(id string) *store.Client {
 	return &store.Client{
-		ID:              id,
-		Name:            "Client " + id,
-		SecretHash:      newHash(),
-		SealedSecret:    []byte("sealed-" + id),
-		RedirectURIs:    []string{"https://app.example/cb", "http://127.0.0.1/cb"},
-		CallbackURIs:    []string{"https://app.example/oauth1"},
-		Scopes:          []string{"read", "write"},
-		Grants:          []string{"authorization_code", "refresh_token"},
-		Trusted:         true,
-		Introspect:      true,
-		RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----\n",
-		CreatedAt:       now(),
+		ID:                     id,
+		Name:                   "Client " + id,
+		SecretHash:             newHash(),
+		SealedSecret:           []byte("sealed-" + id),
+		RedirectURIs:           []string{"https://app.example/cb", "http://127.0.0.1/cb"},
+		CallbackURIs:           []string{"https://app.example/oauth1"},
+		PostLogoutRedirectURIs: []string{"https://app.example/signed-out", "http://127.0.0.1/bye?from=op"},
+		Scopes:                 []string{"read", "write"},
+		Grants:                 []string{"authorization_code", "refresh_token"},
+		Trusted:                true,
+		Introspect:             true,
+		RSAPublicKeyPEM:        "-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----\n",
+		CreatedAt:              now(),
 	}
 }
 
@@ -85,6 +86,27 @@ func (h harness) testClients(t *testing.T) {
 		got, err := s.GetClient(t.Context(), "app")
 		mustErr(t, "GetClient", err, nil)
 		mustEqual(t, "GetClient after update", got, next)
+	})
+
+	t.Run("post-logout redirect URIs are kept, replaced and cleared by updates", func(t *testing.T) {
+		s := h.store(t)
+		c := sampleClient("rp")
+		mustErr(t, "CreateClient", s.CreateClient(t.Context(), c), nil)
+		got, err := s.GetClient(t.Context(), "rp")
+		mustErr(t, "GetClient", err, nil)
+		mustEqual(t, "post_logout_redirect_uris", got.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs)
+		c.PostLogoutRedirectURIs = []string{"https://rp.example/logged-out"}
+		mustErr(t, "UpdateClient", s.UpdateClient(t.Context(), c), nil)
+		got, err = s.GetClient(t.Context(), "rp")
+		mustErr(t, "GetClient after update", err, nil)
+		mustEqual(t, "post_logout_redirect_uris after update", got.PostLogoutRedirectURIs, []string{"https://rp.example/logged-out"})
+		c.PostLogoutRedirectURIs = nil
+		mustErr(t, "UpdateClient", s.UpdateClient(t.Context(), c), nil)
+		got, err = s.GetClient(t.Context(), "rp")
+		mustErr(t, "GetClient after clearing", err, nil)
+		if len(got.PostLogoutRedirectURIs) != 0 {
+			t.Fatalf("cleared post_logout_redirect_uris read back as %q", got.PostLogoutRedirectURIs)
+		}
 	})
 
 	t.Run("updating an unknown client is ErrNotFound and creates nothing", func(t *testing.T) {
