@@ -54,6 +54,7 @@ func (s *Server) newOIDC(accessTTL time.Duration, lm *login.Manager, pages *prov
 		TokenTTL:    accessTTL,
 		KeyRotation: time.Duration(s.cfg.JWTKeyRotation),
 		Algorithms:  s.cfg.idTokenAlgorithms(),
+		Audit:       s.audit,
 		// The config's users shadow stored ones of the same name, as
 		// they do for passwords.
 		Users:  userDirectory{static: s.users, st: s.store},

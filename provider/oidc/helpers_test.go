@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -60,6 +61,26 @@ func (ev *events) add(e provider.Event) {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	ev.list = append(ev.list, e)
+}
+
+// reset forgets the events so far.
+func (ev *events) reset() {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	ev.list = nil
+}
+
+// named returns the events with one of names, in order.
+func (ev *events) named(names ...string) []provider.Event {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	var out []provider.Event
+	for _, e := range ev.list {
+		if slices.Contains(names, e.Name) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // has reports whether an event named name was audited.
@@ -129,7 +150,7 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: clk.Now, Users: o.users, Algorithms: o.algs,
+	op, err := oidc.New(oidc.Config{Issuer: testIssuer, TokenTTL: time.Hour, Clock: clk.Now, Users: o.users, Algorithms: o.algs, Audit: ev.add,
 		Logout: &oidc.Logout{Sessions: lm, Clients: clients, Pages: pages, Audit: ev.add}}, db)
 	if err != nil {
 		t.Fatal(err)

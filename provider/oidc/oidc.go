@@ -51,6 +51,8 @@ type Config struct {
 	// id_token_signed_response_alg. RS256 is always among them (Core
 	// §15.1), and the default.
 	Algorithms []string
+	// Audit receives userinfo_served and userinfo_refused.
+	Audit provider.Auditor
 	// Logout, when set, serves RP-initiated logout at PathEndSession
 	// (advertised as end_session_endpoint).
 	Logout *Logout

@@ -52,14 +52,17 @@ func (p *Provider) userInfo(srv *oauth2.Server) http.HandlerFunc {
 			e.Scope = ScopeOpenID
 		}
 		if e != nil {
+			p.cfg.Audit.Emit(provider.Event{Name: "userinfo_refused", Protocol: "openid", Reason: e.Code})
 			v.Challenge(w, realm, e)
 			return
 		}
 		u, err := p.user(r.Context(), id.User)
 		if err != nil {
+			p.cfg.Audit.Emit(provider.Event{Name: "store_error", Protocol: "openid", Reason: "userinfo: " + err.Error()})
 			v.Challenge(w, realm, provider.ErrStore(err))
 			return
 		}
+		p.cfg.Audit.Emit(provider.Event{Name: "userinfo_served", Protocol: "openid", ClientID: id.ClientID, User: id.User, Scopes: id.Scopes})
 		b, _ := json.Marshal(userClaims(id.User, u, id.Scopes))
 		h := w.Header()
 		h.Set("Content-Type", "application/json")

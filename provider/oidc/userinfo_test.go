@@ -52,6 +52,16 @@ func TestUserInfo(t *testing.T) {
 			t.Fatal(body)
 		}
 	})
+	t.Run("audits what it served and what it refused", func(t *testing.T) {
+		e.events.reset()
+		e.get(oidc.PathUserInfo, withProfile)
+		e.get(oidc.PathUserInfo, noOpenID)
+		got := e.events.named("userinfo_served", "userinfo_refused")
+		if len(got) != 2 || got[0].User != "alice" || got[0].ClientID != "web" || got[0].Protocol != "openid" ||
+			got[1].Reason != "insufficient_scope" {
+			t.Fatalf("events %+v", got)
+		}
+	})
 	t.Run("answers a bare challenge without a token", func(t *testing.T) {
 		rec := e.get(oidc.PathUserInfo, "")
 		if rec.Code != http.StatusUnauthorized || rec.Header().Get("WWW-Authenticate") != `Bearer realm="`+testIssuer+`"` {
