@@ -23,6 +23,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -66,6 +67,11 @@ func main() {
 		app.conf.Endpoint = op.Endpoint()
 		app.conf.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
 		app.idTokens = op.Verifier(&oidc.Config{ClientID: *clientID})
+		var m struct {
+			EndSession string `json:"end_session_endpoint"`
+		}
+		_ = op.Claims(&m)
+		app.endSession = m.EndSession
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", app.home)
@@ -80,8 +86,9 @@ type client struct {
 	conf *oauth2.Config
 	api  string
 	// op and idTokens are set for an OpenID Connect sign-in.
-	op       *oidc.Provider
-	idTokens *oidc.IDTokenVerifier
+	op         *oidc.Provider
+	idTokens   *oidc.IDTokenVerifier
+	endSession string // RP-initiated logout, from discovery
 }
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
@@ -93,11 +100,12 @@ pre{background:#f4f4f4;padding:1rem;overflow:auto}</style></head><body>
 {{if .Token}}<h2>Token response</h2><pre>{{.Token}}</pre>
 {{if .IDToken}}<h2>ID token claims (verified)</h2><pre>{{.IDToken}}</pre>
 <h2>UserInfo</h2><pre>{{.UserInfo}}</pre>{{end}}
+{{if .Logout}}<p><a href="{{.Logout}}">Sign out at the provider</a> (RP-initiated logout, back here)</p>{{end}}
 <h2>GET {{.API}}</h2><pre>{{.Body}}</pre>{{end}}
 <p><a href="/login">Sign in with caddy-oauth</a></p>
 </body></html>`))
 
-type view struct{ Error, Token, IDToken, UserInfo, API, Body string }
+type view struct{ Error, Token, IDToken, UserInfo, Logout, API, Body string }
 
 func (c *client) home(w http.ResponseWriter, r *http.Request) {
 	page.Execute(w, view{})
@@ -137,11 +145,19 @@ func (c *client) callback(w http.ResponseWriter, r *http.Request) {
 		page.Execute(w, view{Error: err.Error()})
 		return
 	}
-	var claims, info string
+	var claims, info, logout string
 	if c.op != nil {
 		if claims, info, err = c.openID(ctx, r, tok); err != nil {
 			page.Execute(w, view{Error: err.Error()})
 			return
+		}
+		if c.endSession != "" {
+			// The ID token as hint names this client and the user, so the
+			// provider signs out without asking; it returns here (the
+			// registered post_logout_redirect_uri) with state.
+			raw, _ := tok.Extra("id_token").(string)
+			logout = c.endSession + "?" + url.Values{"id_token_hint": {raw},
+				"post_logout_redirect_uri": {"http://" + r.Host + "/"}, "state": {randomString()}}.Encode()
 		}
 	}
 	resp, err := c.conf.Client(ctx, tok).Get(c.api)
@@ -154,7 +170,7 @@ func (c *client) callback(w http.ResponseWriter, r *http.Request) {
 	page.Execute(w, view{
 		Token: fmt.Sprintf("access_token: received (%d characters)\nrefresh_token: %t\nexpiry: %s\nscope: %v",
 			len(tok.AccessToken), tok.RefreshToken != "", tok.Expiry.Format(time.RFC3339), tok.Extra("scope")),
-		IDToken: claims, UserInfo: info,
+		IDToken: claims, UserInfo: info, Logout: logout,
 		API:  c.api,
 		Body: resp.Status + "\n" + string(body),
 	})
