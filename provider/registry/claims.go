@@ -207,83 +207,66 @@ func checkZoneinfo(v string) error {
 // an address object is merged member by member. Unknown claims are
 // refused; the result is not checked (CheckClaims does that).
 func MergeClaims(c *store.Claims, patch json.RawMessage) error {
-	var p map[string]json.RawMessage
-	if err := json.Unmarshal(patch, &p); err != nil || p == nil {
-		return invalid("claims: a JSON object is required")
-	}
-	cur, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(cur, &doc); err != nil {
-		return err
-	}
-	for k, v := range p {
-		switch {
-		case string(v) == "null":
-			delete(doc, k)
-		case k == "address" && bytes.HasPrefix(bytes.TrimSpace(v), []byte("{")):
-			var addr store.Address
-			if old, ok := doc[k]; ok {
-				if err := json.Unmarshal(old, &addr); err != nil {
-					return err
-				}
-			}
-			if err := mergeAddress(&addr, v); err != nil {
-				return err
-			}
-			b, err := json.Marshal(addr)
-			if err != nil {
-				return err
-			}
-			doc[k] = b
-		default:
-			doc[k] = v
+	return mergePatch(c, patch, "claims", func(k string, old, v json.RawMessage) (json.RawMessage, bool, error) {
+		if k != "address" || !bytes.HasPrefix(bytes.TrimSpace(v), []byte("{")) {
+			return nil, false, nil
 		}
-	}
-	merged, err := json.Marshal(doc)
-	if err != nil {
-		return err
-	}
-	var next store.Claims
-	if err := strictJSON(merged, &next); err != nil {
-		return invalid("claims: %v", err)
-	}
-	*c = next
-	return nil
+		var addr store.Address
+		if old != nil {
+			if err := json.Unmarshal(old, &addr); err != nil {
+				return nil, false, err
+			}
+		}
+		if err := mergePatch(&addr, v, "claims: address", nil); err != nil {
+			return nil, false, err
+		}
+		b, err := json.Marshal(addr)
+		return b, true, err
+	})
 }
 
-// mergeAddress merges the address members of patch into a.
-func mergeAddress(a *store.Address, patch json.RawMessage) error {
+// mergePatch applies the merge patch to the JSON object form of *cur:
+// null removes a member, anything else replaces it unless nested merges
+// it (ok true). Members T does not have are refused, naming what.
+func mergePatch[T any](cur *T, patch json.RawMessage, what string, nested func(k string, old, v json.RawMessage) (json.RawMessage, bool, error)) error {
 	var p map[string]json.RawMessage
-	if err := json.Unmarshal(patch, &p); err != nil {
-		return invalid("claims: address: a JSON object is required")
+	if err := json.Unmarshal(patch, &p); err != nil || p == nil {
+		return invalid("%s: a JSON object is required", what)
 	}
-	cur, err := json.Marshal(a)
+	b, err := json.Marshal(cur)
 	if err != nil {
 		return err
 	}
 	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(cur, &doc); err != nil {
+	if err := json.Unmarshal(b, &doc); err != nil {
 		return err
 	}
 	for k, v := range p {
 		if string(v) == "null" {
 			delete(doc, k)
-		} else {
-			doc[k] = v
+			continue
 		}
+		if nested != nil {
+			m, ok, err := nested(k, doc[k], v)
+			if err != nil {
+				return err
+			}
+			if ok {
+				doc[k] = m
+				continue
+			}
+		}
+		doc[k] = v
 	}
 	merged, err := json.Marshal(doc)
 	if err != nil {
 		return err
 	}
-	var next store.Address
+	var next T
 	if err := strictJSON(merged, &next); err != nil {
-		return invalid("claims: address: %v", err)
+		return invalid("%s: %v", what, err)
 	}
-	*a = next
+	*cur = next
 	return nil
 }
 
