@@ -200,24 +200,30 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, data any,
 
 type hiddenField struct{ Name, Value string }
 
+// hiddenFields carries params through a form, sorted by name, except the
+// fields the form itself sets (skip).
+func hiddenFields(params url.Values, skip ...string) []hiddenField {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		if !slices.Contains(skip, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var hidden []hiddenField
+	for _, k := range keys {
+		for _, v := range params[k] {
+			hidden = append(hidden, hiddenField{k, v})
+		}
+	}
+	return hidden
+}
+
 // RenderConsent shows the consent form with a fresh CSRF token bound to
 // (user, client, expiry). Approve and deny are the two submit buttons
 // (decision=approve / decision=deny).
 func (p *Pages) RenderConsent(w http.ResponseWriter, page ConsentPage) {
-	var hidden []hiddenField
-	keys := make([]string, 0, len(page.Params))
-	for k := range page.Params {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if k == "csrf_token" || k == "decision" {
-			continue
-		}
-		for _, v := range page.Params[k] {
-			hidden = append(hidden, hiddenField{k, v})
-		}
-	}
+	hidden := hiddenFields(page.Params, "csrf_token", "decision")
 	name := page.ClientName
 	if name == "" {
 		name = page.ClientID
@@ -428,21 +434,7 @@ type logoutData struct {
 // RenderLogout shows the logout confirmation form or, with SignedOut, the
 // signed-out page.
 func (p *Pages) RenderLogout(w http.ResponseWriter, status int, page LogoutPage) {
-	var hidden []hiddenField
-	keys := make([]string, 0, len(page.Params))
-	for k := range page.Params {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if k == "csrf_token" {
-			continue
-		}
-		for _, v := range page.Params[k] {
-			hidden = append(hidden, hiddenField{k, v})
-		}
-	}
-	p.render(w, status, TemplateLogout, logoutData{page, hidden}, cspFor(page.RedirectURI))
+	p.render(w, status, TemplateLogout, logoutData{page, hiddenFields(page.Params, "csrf_token")}, cspFor(page.RedirectURI))
 }
 
 // loginMAC binds the pre-login cookie value and the expiry; the prefix
