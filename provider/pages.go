@@ -248,6 +248,12 @@ type consentData struct {
 // client and not be expired, and decision must be approve or deny. A bad
 // token is invalid_request with status 403.
 func (p *Pages) CheckConsent(r *http.Request, user, clientID string) (approved bool, err *Error) {
+	return checkDecision(r, func(token string) bool { return p.checkConsentToken(token, user, clientID) })
+}
+
+// checkDecision reads a POSTed approve/deny form whose one csrf_token
+// valid accepts: the consent page's and the device page's.
+func checkDecision(r *http.Request, valid func(token string) bool) (approved bool, err *Error) {
 	if r.Method != http.MethodPost {
 		return false, NewError(http.StatusMethodNotAllowed, "invalid_request", "consent must be submitted with POST")
 	}
@@ -255,7 +261,7 @@ func (p *Pages) CheckConsent(r *http.Request, user, clientID string) (approved b
 	if len(form["csrf_token"]) != 1 || len(form["decision"]) != 1 {
 		return false, NewError(http.StatusForbidden, "invalid_request", "missing or repeated csrf_token or decision")
 	}
-	if !p.checkConsentToken(form.Get("csrf_token"), user, clientID) {
+	if !valid(form.Get("csrf_token")) {
 		return false, NewError(http.StatusForbidden, "invalid_request", "invalid or expired form, please try again")
 	}
 	switch form.Get("decision") {

@@ -83,23 +83,7 @@ func (p *Pages) RenderDeviceConsent(w http.ResponseWriter, page DeviceConsentPag
 // already parsed) for user and the normalized userCode, as CheckConsent
 // does for the authorization endpoint's.
 func (p *Pages) CheckDeviceConsent(r *http.Request, user, userCode string) (approved bool, err *Error) {
-	if r.Method != http.MethodPost {
-		return false, NewError(http.StatusMethodNotAllowed, "invalid_request", "consent must be submitted with POST")
-	}
-	form := r.PostForm
-	if len(form["csrf_token"]) != 1 || len(form["decision"]) != 1 {
-		return false, NewError(http.StatusForbidden, "invalid_request", "missing or repeated csrf_token or decision")
-	}
-	if !p.checkDeviceToken(form.Get("csrf_token"), deviceConsent, user, userCode) {
-		return false, NewError(http.StatusForbidden, "invalid_request", "invalid or expired form, please try again")
-	}
-	switch form.Get("decision") {
-	case "approve":
-		return true, nil
-	case "deny":
-		return false, nil
-	}
-	return false, NewError(http.StatusBadRequest, "invalid_request", "decision must be approve or deny")
+	return checkDecision(r, func(token string) bool { return p.checkDeviceToken(token, deviceConsent, user, userCode) })
 }
 
 // deviceMAC binds purpose, user, user code and expiry; the prefix keeps
