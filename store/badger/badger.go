@@ -49,6 +49,13 @@ type Options struct {
 	// count towards RSS as well, and the Go heap may hold up to twice
 	// the live memory between collections.
 	Memory int64
+	// MappedMemory is the budget, in bytes, for the pages of the
+	// database's mapped tables and value log that stay resident in the
+	// process (counted in its RSS); over it they are handed back to the
+	// kernel and read from disk again on the next access (see trimmer).
+	// Zero means DefaultMappedMemory, a negative value disables the
+	// trimming. Linux only; unused in memory mode.
+	MappedMemory int64
 	// Nonces says how far an OAuth 1 nonce's record is written before
 	// UseNonce answers "fresh"; the zero value is NoncesDurable.
 	Nonces NonceDurability
@@ -142,6 +149,7 @@ type DB struct {
 
 	stop      chan struct{}
 	gcDone    chan struct{} // closed when the GC goroutine returned; nil in memory mode
+	trim      *trimmer      // nil in memory mode or when disabled
 	closeOnce sync.Once
 	closeErr  error
 
@@ -214,6 +222,13 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 		}
 		d.gcDone = make(chan struct{})
 		go d.runGC(interval)
+		if budget := opts.MappedMemory; budget >= 0 {
+			if budget == 0 {
+				budget = DefaultMappedMemory
+			}
+			d.trim = newTrimmer(opts.Dir, budget, log)
+			go d.trim.run()
+		}
 	}
 	return d, nil
 }
@@ -267,6 +282,9 @@ func (d *DB) Close() error {
 		close(d.stop)
 		if d.gcDone != nil {
 			<-d.gcDone
+		}
+		if d.trim != nil {
+			d.trim.close()
 		}
 		d.nonces.close()
 		d.closeErr = d.db.Close()

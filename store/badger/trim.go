@@ -1,0 +1,74 @@
+package badger
+
+import (
+	"log/slog"
+	"path/filepath"
+	"time"
+)
+
+// DefaultMappedMemory is the budget for the store's resident mapped table
+// pages when Options.MappedMemory is 0 (see trimmer).
+const DefaultMappedMemory = 32 << 20
+
+// trimInterval is how often the trimmer compares the resident pages of the
+// store's mapped files with its budget: often enough that a burst of
+// compactions cannot add much before it runs, and cheap (one read of
+// /proc/self/maps and one mincore per mapped file).
+const trimInterval = time.Second
+
+// trimmer keeps the pages of the store's mapped files (tables and value
+// log) that are resident in the process under a budget. Badger v4 has no
+// way to read its tables other than mapping them, and every page a lookup
+// or a compaction touched stays resident (counted in RSS as file-backed
+// memory) until the kernel needs the memory; with a million live tokens
+// that is more than the rest of the process together. Over the budget,
+// the trimmer tells the kernel to reclaim those pages (trim_linux.go);
+// they are read back from disk on the next access. Elsewhere than Linux it
+// does nothing.
+type trimmer struct {
+	dir    string // the database directory, symlinks resolved
+	budget int64
+	log    *slog.Logger
+	state  trimState // per-platform reusable buffers
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+// newTrimmer returns a trimmer for the database in dir.
+func newTrimmer(dir string, budget int64, log *slog.Logger) *trimmer {
+	// /proc/self/maps names the files by their absolute, resolved path.
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	return &trimmer{dir: filepath.Clean(dir), budget: budget, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// run trims every trimInterval until close.
+func (t *trimmer) run() {
+	defer close(t.done)
+	ticker := time.NewTicker(trimInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case <-ticker.C:
+		}
+		if _, _, err := t.trim(); err != nil {
+			// Without /proc there is nothing to trim; say so once.
+			t.log.Warn("mapped memory trimmer stopped", "error", err)
+			<-t.stop
+			return
+		}
+	}
+}
+
+// close stops run and waits for it.
+func (t *trimmer) close() {
+	close(t.stop)
+	<-t.done
+	t.state.close()
+}

@@ -1,0 +1,11 @@
+//go:build !linux
+
+package badger
+
+// trimState is empty: only Linux has the interfaces the trimmer needs.
+type trimState struct{}
+
+// trim does nothing outside Linux: the mapped pages stay to the kernel.
+func (t *trimmer) trim() (found, left int64, err error) { return 0, 0, nil }
+
+func (s *trimState) close() {}
