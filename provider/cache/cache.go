@@ -72,7 +72,7 @@ func KeyOfToken(value string) Key {
 // about 100 bytes plus the size of V (key, bookkeeping, map slot) and
 // whatever V references; with an OAuth identity as V the full default
 // cache is about 25 MiB.
-const DefaultSize = 100_000
+const DefaultSize = 50_000
 
 // minPerShard keeps small caches in few shards, so the bound is spread over
 // shards that each hold a useful number of entries.
