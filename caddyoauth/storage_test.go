@@ -23,6 +23,10 @@ func TestBadgerStorageValidate(t *testing.T) {
 		{"explicit", BadgerStorage{Memory: 16 << 20, NonceDurability: "page_cache"}, ""},
 		{"memory too small", BadgerStorage{Memory: 1 << 20}, "storage badger: memory"},
 		{"memory negative", BadgerStorage{Memory: -1}, "storage badger: memory"},
+		{"mapped memory off", BadgerStorage{MappedMemory: -1}, ""},
+		{"mapped memory", BadgerStorage{MappedMemory: 4 << 20}, ""},
+		{"mapped memory too small", BadgerStorage{MappedMemory: 1 << 20}, "storage badger: mapped_memory"},
+		{"mapped memory negative", BadgerStorage{MappedMemory: -2}, "storage badger: mapped_memory"},
 		{"unknown nonce durability", BadgerStorage{NonceDurability: "fast"}, `nonce_durability "fast"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

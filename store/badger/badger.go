@@ -182,6 +182,9 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 	case memory < MinMemory:
 		return nil, fmt.Errorf("store/badger: Memory %d is below the minimum of %d bytes (16 MiB)", memory, MinMemory)
 	}
+	if opts.MappedMemory > 0 && opts.MappedMemory < MinMappedMemory {
+		return nil, fmt.Errorf("store/badger: MappedMemory %d is below the minimum of %d bytes (4 MiB)", opts.MappedMemory, MinMappedMemory)
+	}
 	sz := memorySizes(memory)
 
 	var bo badgerdb.Options

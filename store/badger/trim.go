@@ -10,6 +10,12 @@ import (
 // pages when Options.MappedMemory is 0 (see trimmer).
 const DefaultMappedMemory = 32 << 20
 
+// MinMappedMemory is the smallest positive Options.MappedMemory: below it
+// the indexes and Bloom filters of a million tokens' tables (a few MiB)
+// would no longer stay resident between trims, and most lookups would
+// read them from disk again.
+const MinMappedMemory = 4 << 20
+
 // trimInterval is how often the trimmer compares the resident pages of the
 // store's mapped files with its budget: often enough that a burst of
 // compactions cannot add much before it runs, and cheap (one read of
