@@ -117,10 +117,12 @@ type badgerSizes struct {
 func memorySizes(memory int64) badgerSizes {
 	return badgerSizes{
 		memTable: memory / 8,
-		// Every table builder allocates twice its table size and a
-		// compaction runs up to 8+5 of them at once, so tables stay
-		// small; 2 MiB is Badger's own base size.
-		baseTable: min(max(memory/32, 1<<20), 4<<20),
+		// Every table builder allocates twice its table size, and each
+		// of the two compactors runs up to 8+5 of them at once (on the Go
+		// heap, which the garbage collector lets grow to twice what is
+		// live), so tables stay small: 1 MiB at the default budget
+		// (Badger's own is 2 MiB).
+		baseTable: min(max(memory/64, 1<<20), 4<<20),
 		// Badger refuses a value threshold above its largest batch (15 %
 		// of a memtable); tokens, codes and sessions are a few hundred
 		// bytes, far below either.

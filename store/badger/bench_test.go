@@ -1,6 +1,7 @@
 package badger_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -167,30 +169,38 @@ func benchmarkUseNonce(b *testing.B, callers int, opts badger.Options) {
 }
 
 // BenchmarkLiveTokens measures reads and durable writes with 1,000 and
-// 1,000,000 live tokens in the store, for the default memory budget and
-// (at 1,000,000) for the smallest and a larger one, so one can see that
-// latency stays flat as the store grows and what the budget buys. "get"
-// looks up uniformly random tokens of the whole set (no verification cache
-// in front: the worst case); "save" issues one token per call from 32
-// callers, group-committed. The 1,000,000 sizes take a few minutes to fill
-// and run only with BADGER_BENCH_1M=1.
+// 1,000,000 live tokens in the store, for the default memory budgets and
+// (at 1,000,000) for the smallest and a larger Badger budget and without
+// the mapped memory trimmer, so one can see that latency stays flat as the
+// store grows and what each budget buys. "get" looks up uniformly random
+// tokens of the whole set (no verification cache in front: the worst
+// case, and with a million tokens most lookups need a table page the
+// trimmer handed back); "save" issues one token per call from 32 callers,
+// group-committed. rssfile-MiB is the process's file-backed RSS after the
+// lookups (Linux), which the trimmer bounds. The 1,000,000 sizes take a
+// few minutes to fill and run only with BADGER_BENCH_1M=1.
 func BenchmarkLiveTokens(b *testing.B) {
 	const mib = 1 << 20
 	cases := []struct {
-		live   int
-		memory int64
+		live           int
+		memory, mapped int64
 	}{
-		{1_000, badger.DefaultMemory},
-		{1_000_000, badger.MinMemory},
-		{1_000_000, badger.DefaultMemory},
-		{1_000_000, 256 * mib},
+		{1_000, badger.DefaultMemory, 0},
+		{1_000_000, badger.DefaultMemory, 0},
+		{1_000_000, badger.DefaultMemory, -1},
+		{1_000_000, badger.MinMemory, 0},
+		{1_000_000, 256 * mib, 0},
 	}
 	for _, c := range cases {
-		b.Run(fmt.Sprintf("live=%d/memory=%dMiB", c.live, c.memory/mib), func(b *testing.B) {
+		mapped := "off"
+		if c.mapped >= 0 {
+			mapped = fmt.Sprintf("%dMiB", cmp.Or(c.mapped, badger.DefaultMappedMemory)/mib)
+		}
+		b.Run(fmt.Sprintf("live=%d/memory=%dMiB/mapped=%s", c.live, c.memory/mib, mapped), func(b *testing.B) {
 			if c.live > 1_000 && os.Getenv("BADGER_BENCH_1M") == "" {
 				b.Skip("set BADGER_BENCH_1M=1 to run the 1,000,000-token sizes")
 			}
-			db := openOrFail(b, badger.Options{Dir: b.TempDir(), Memory: c.memory})
+			db := openOrFail(b, badger.Options{Dir: b.TempDir(), Memory: c.memory, MappedMemory: c.mapped})
 			defer db.Close()
 			hashes := fillTokens(b, db, c.live)
 			b.Run("get", func(b *testing.B) {
@@ -205,12 +215,30 @@ func BenchmarkLiveTokens(b *testing.B) {
 						}
 					}
 				})
+				if kib, ok := procStatusKiB("RssFile"); ok {
+					b.ReportMetric(float64(kib)/1024, "rssfile-MiB")
+				}
 			})
 			b.Run("save", func(b *testing.B) {
 				saveTokensInto(b, db, 32, 1, (*badger.DB).SaveTokens)
 			})
 		})
 	}
+}
+
+// procStatusKiB reads a "Name: N kB" line of /proc/self/status (Linux).
+func procStatusKiB(name string) (int64, bool) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
 
 // fillTokens saves n tokens in batches, as a store that issued them over
