@@ -45,14 +45,14 @@ type BadgerStorage struct {
 	// reads its tables through memory mappings, and every page a lookup
 	// or a compaction touched would otherwise stay resident until the
 	// kernel runs short of memory: about 1.05 times the size of the
-	// store, over 500 MiB with a million live tokens. Every second, when
-	// the resident pages exceed the budget, Caddy hands them back to the
-	// kernel (Linux only), and a token lookup that needs one of them
-	// again reads it from disk (or the kernel's page cache) instead of
-	// memory; the verification cache in front of the store absorbs the
-	// tokens in active use. A larger budget keeps more of the store in
-	// memory; "off" (JSON -1) leaves the pages to the kernel. At least
-	// 4 MiB. Default: 32 MiB.
+	// store, over 500 MiB with a million live tokens. Within a quarter of
+	// a second of the resident pages exceeding the budget, Caddy hands
+	// them back to the kernel (Linux only), down to half the budget; a
+	// lookup that needs one of them again reads it from disk. The
+	// verification cache in front of the store absorbs the tokens in
+	// active use, so this costs the lookups of other tokens. A larger
+	// budget keeps more of the store in memory; "off" (JSON -1) leaves the
+	// pages to the kernel. At least 4 MiB. Default: 32 MiB.
 	MappedMemory int64 `json:"mapped_memory,omitempty"`
 
 	// How far an OAuth 1 nonce is written before the request it came with

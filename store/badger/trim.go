@@ -16,11 +16,16 @@ const DefaultMappedMemory = 32 << 20
 // read them from disk again.
 const MinMappedMemory = 4 << 20
 
-// trimInterval is how often the trimmer compares the resident pages of the
-// store's mapped files with its budget: often enough that a burst of
-// compactions cannot add much before it runs, and cheap (one read of
-// /proc/self/maps and one mincore per mapped file).
-const trimInterval = time.Second
+// trimInterval is how often the trimmer checks the process's file-backed
+// resident memory (one small read of /proc/self/statm): often enough that
+// a burst of compactions, whose new tables are resident as they are
+// written, cannot add much before it runs.
+const trimInterval = 250 * time.Millisecond
+
+// rescanInterval is how often the trimmer measures the store's mappings
+// exactly (reading /proc/self/maps and the pagemap of each mapping) when
+// the cheap check saw no reason to.
+const rescanInterval = 2 * time.Second
 
 // trimmer keeps the pages of the store's mapped files (tables and value
 // log) that are resident in the process under a budget. Badger v4 has no
@@ -62,6 +67,9 @@ func (t *trimmer) run() {
 		case <-t.stop:
 			return
 		case <-ticker.C:
+		}
+		if t.state.quiet(t.budget) {
+			continue
 		}
 		if _, _, err := t.trim(); err != nil {
 			// Without /proc there is nothing to trim; say so once.

@@ -7,16 +7,21 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // trimState holds the buffers trim reuses between runs.
 type trimState struct {
-	maps    []byte   // the last /proc/self/maps read
-	vec     []byte   // a read of /proc/self/pagemap
-	pagemap *os.File // opened on first use, kept open
-	list    []mapped // the store's mappings found in maps
+	// What the last trim left and the process's file-backed resident
+	// memory just after it, so that quiet can tell growth since then.
+	left, sharedAfter int64
+	scanned           time.Time
+	maps              []byte   // the last /proc/self/maps read
+	vec               []byte   // a read of /proc/self/pagemap
+	pagemap           *os.File // opened on first use, kept open
+	list              []mapped // the store's mappings found in maps
 }
 
 // mapped is one mapping of a store file and its resident bytes.
@@ -65,6 +70,10 @@ func (t *trimmer) trim() (found, left int64, err error) {
 		s.list = append(s.list, m)
 	}
 	left = found
+	defer func() {
+		s.left, s.scanned = left, time.Now()
+		s.sharedAfter, _ = sharedResident()
+	}()
 	if found <= t.budget {
 		return found, left, nil
 	}
@@ -84,6 +93,36 @@ func (t *trimmer) trim() (found, left int64, err error) {
 		// ENOMEM: unmapped since maps was read; nothing to do.
 	}
 	return found, left, nil
+}
+
+// quiet reports whether trim can be skipped: the last exact measure is
+// recent, and the process's file-backed resident memory has not grown
+// since by more than what the budget still allowed. Any file's pages
+// count in that growth, so it errs towards measuring.
+func (s *trimState) quiet(budget int64) bool {
+	if s.scanned.IsZero() || time.Since(s.scanned) >= rescanInterval {
+		return false
+	}
+	shared, ok := sharedResident()
+	return ok && s.left+(shared-s.sharedAfter) <= budget
+}
+
+// sharedResident is the process's file-backed (and shared) resident
+// memory in bytes, from the third field of /proc/self/statm (pages).
+func sharedResident() (int64, bool) {
+	var buf [128]byte
+	f, err := os.Open("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	n, _ := f.Read(buf[:])
+	f.Close()
+	fields := bytes.Fields(buf[:n])
+	if len(fields) < 3 {
+		return 0, false
+	}
+	pages, err := strconv.ParseInt(string(fields[2]), 10, 64)
+	return pages * pageSize, err == nil
 }
 
 // resident is how many bytes of m are mapped into the process (in its
