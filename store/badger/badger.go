@@ -231,7 +231,7 @@ func open(opts Options, tune func(*badgerdb.Options)) (*DB, error) {
 			if budget == 0 {
 				budget = DefaultMappedMemory
 			}
-			d.trim = newTrimmer(opts.Dir, budget, log)
+			d.trim = newTrimmer(bdb, opts.Dir, budget, log)
 			go d.trim.run()
 		}
 	}

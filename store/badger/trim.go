@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"path/filepath"
 	"time"
+
+	badgerdb "github.com/dgraph-io/badger/v4"
 )
 
 // DefaultMappedMemory is the budget for the store's resident mapped table
@@ -33,10 +35,12 @@ const rescanInterval = 2 * time.Second
 // or a compaction touched stays resident (counted in RSS as file-backed
 // memory) until the kernel needs the memory; with a million live tokens
 // that is more than the rest of the process together. Over the budget,
-// the trimmer tells the kernel to reclaim those pages (trim_linux.go);
-// they are read back from disk on the next access. Elsewhere than Linux it
-// does nothing.
+// the trimmer unmaps those pages from the process (trim_linux.go); they
+// stay in the kernel's page cache, which reclaims them when it needs the
+// memory, and the next access maps them again (a minor fault, or a disk
+// read if the kernel dropped them). Elsewhere than Linux it does nothing.
 type trimmer struct {
+	db     *badgerdb.DB
 	dir    string // the database directory, symlinks resolved
 	budget int64
 	log    *slog.Logger
@@ -46,7 +50,7 @@ type trimmer struct {
 }
 
 // newTrimmer returns a trimmer for the database in dir.
-func newTrimmer(dir string, budget int64, log *slog.Logger) *trimmer {
+func newTrimmer(db *badgerdb.DB, dir string, budget int64, log *slog.Logger) *trimmer {
 	// /proc/self/maps names the files by their absolute, resolved path.
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
@@ -54,7 +58,7 @@ func newTrimmer(dir string, budget int64, log *slog.Logger) *trimmer {
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real
 	}
-	return &trimmer{dir: filepath.Clean(dir), budget: budget, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	return &trimmer{db: db, dir: filepath.Clean(dir), budget: budget, log: log, stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // run trims every trimInterval until close.

@@ -2,13 +2,13 @@ package badger
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	badgerdb "github.com/dgraph-io/badger/v4"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,47 +28,42 @@ type trimState struct {
 type mapped struct {
 	start, end uintptr
 	resident   int64
+	pinned     bool // a table an open iterator holds (see trim)
 }
 
 var pageSize = int64(os.Getpagesize())
 
 // trim measures the resident pages of the store's mapped tables and value
-// log files and, when they exceed the budget, asks the kernel to reclaim
-// them, mappings with the most resident pages first, until half the budget
-// is left (so that it does not run again at once). It returns the resident
-// bytes it found and those it left.
+// log files and, when they exceed the budget, takes them out of the
+// process's memory, mappings with the most resident pages first, until
+// half the budget is left (so that it does not run again at once). It
+// returns the resident bytes it found and those it left.
 //
-// The mappings are found in /proc/self/maps and measured in
-// /proc/self/pagemap, and
-// between reading the maps and the madvise Badger may have unmapped a table
-// that a compaction replaced, and the Go runtime may have mapped its heap at
-// the same addresses. That is why the advice is MADV_PAGEOUT and never
-// MADV_DONTNEED: DONTNEED on anonymous memory discards it (the heap would
-// read zeros: memory corruption), while PAGEOUT never changes what memory
-// holds, on any kind of mapping: a clean file page is dropped and read
-// back on access, an anonymous page goes to swap or stays. Dirty file pages
-// (Badger syncs what it writes) are left to the kernel's writeback. A range
-// that is gone by then (ENOMEM) is skipped.
+// A table's pages are unmapped with MADV_DONTNEED: on a shared file
+// mapping it only drops the process's page table entries (a dirty page is
+// marked dirty in the page cache first), so the pages stay in the page
+// cache and the next access maps them again without a disk read. On
+// anonymous memory, though, DONTNEED discards the contents, and between
+// reading /proc/self/maps and the madvise Badger may unmap a table that a
+// compaction replaced and the Go runtime may map its heap at the same
+// addresses: DONTNEED there would zero live heap memory. So DONTNEED only
+// goes to the tables an open iterator holds a reference to (Badger unmaps
+// a table only when its last reference goes): those that were in the
+// levels both before and after the iterator was created, and so when it
+// took its references (a table leaves the levels for good). Any other
+// mapping of the store, the value log (whose files the value-log GC
+// deletes) or a table written since, gets MADV_PAGEOUT, which never
+// changes what memory holds, on any kind of mapping (a clean file page
+// is written back or dropped and read from disk on access, an anonymous
+// page goes to swap or stays), so the race is harmless there; it is rare,
+// as new tables are pinned on the next run. A range that is gone by then
+// (ENOMEM) is skipped.
 func (t *trimmer) trim() (found, left int64, err error) {
 	s := &t.state
 	if s.maps, err = readInto(s.maps[:0], "/proc/self/maps"); err != nil {
 		return 0, 0, err
 	}
-	s.list = s.list[:0]
-	prefix := t.dir + "/"
-	for line := range bytes.Lines(s.maps) {
-		m, path, ok := parseMapsLine(line)
-		if !ok || !strings.HasPrefix(path, prefix) {
-			continue
-		}
-		path = strings.TrimSuffix(path, " (deleted)")
-		if !strings.HasSuffix(path, ".sst") && !strings.HasSuffix(path, ".vlog") {
-			continue
-		}
-		m.resident = s.resident(m)
-		found += m.resident
-		s.list = append(s.list, m)
-	}
+	found = s.scan(t.dir, nil)
 	left = found
 	defer func() {
 		s.left, s.scanned = left, time.Now()
@@ -77,22 +72,76 @@ func (t *trimmer) trim() (found, left int64, err error) {
 	if found <= t.budget {
 		return found, left, nil
 	}
+
+	// Pin the tables, then read the maps again: the addresses of the
+	// pinned tables cannot change until the iterator is closed.
+	before := tableIDs(t.db, nil)
+	txn := t.db.NewTransaction(false)
+	defer txn.Discard()
+	it := txn.NewIterator(badgerdb.IteratorOptions{})
+	defer it.Close()
+	pinned := tableIDs(t.db, before)
+	if s.maps, err = readInto(s.maps[:0], "/proc/self/maps"); err != nil {
+		return found, left, err
+	}
+	found = s.scan(t.dir, pinned)
+	left = found
 	slices.SortFunc(s.list, func(a, b mapped) int { return int(b.resident - a.resident) })
 	for _, m := range s.list {
 		if left <= t.budget/2 {
 			break
 		}
-		_, _, errno := unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_PAGEOUT)
+		advice := uintptr(unix.MADV_PAGEOUT)
+		if m.pinned {
+			advice = unix.MADV_DONTNEED
+		}
+		_, _, errno := unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, advice)
 		switch errno {
 		case 0:
 			left -= m.resident
 		case unix.EINVAL:
-			// A kernel before 5.4, without MADV_PAGEOUT.
-			return found, left, errors.New("madvise(MADV_PAGEOUT): " + errno.Error())
+			// PAGEOUT on a kernel before 5.4; nothing to do there.
 		}
 		// ENOMEM: unmapped since maps was read; nothing to do.
 	}
 	return found, left, nil
+}
+
+// scan fills s.list with the mappings of the store's tables and value log
+// in s.maps and their resident bytes, marking the tables whose ID is in
+// pinned, and returns the sum.
+func (s *trimState) scan(dir string, pinned map[uint64]bool) (found int64) {
+	s.list = s.list[:0]
+	prefix := dir + "/"
+	for line := range bytes.Lines(s.maps) {
+		m, path, ok := parseMapsLine(line)
+		if !ok || !strings.HasPrefix(path, prefix) {
+			continue
+		}
+		name := strings.TrimSuffix(path[len(prefix):], " (deleted)")
+		if id, ok := strings.CutSuffix(name, ".sst"); ok {
+			n, err := strconv.ParseUint(id, 10, 64)
+			m.pinned = err == nil && pinned[n]
+		} else if !strings.HasSuffix(name, ".vlog") {
+			continue
+		}
+		m.resident = s.resident(m)
+		found += m.resident
+		s.list = append(s.list, m)
+	}
+	return found
+}
+
+// tableIDs returns the IDs of the tables in db's levels; with in, only
+// those also in in.
+func tableIDs(db *badgerdb.DB, in map[uint64]bool) map[uint64]bool {
+	ids := make(map[uint64]bool)
+	for _, ti := range db.Tables() {
+		if in == nil || in[ti.ID] {
+			ids[ti.ID] = true
+		}
+	}
+	return ids
 }
 
 // quiet reports whether trim can be skipped: the last exact measure is

@@ -74,7 +74,7 @@ func TestTrimmerReleasesMappedTables(t *testing.T) {
 	}
 
 	const budget = 1 << 20
-	tr := newTrimmer(dir, budget, d.log)
+	tr := newTrimmer(d.db, dir, budget, d.log)
 	defer tr.state.close()
 	rssBefore := rssFile(t)
 	found, left, err := tr.trim()
@@ -89,7 +89,7 @@ func TestTrimmerReleasesMappedTables(t *testing.T) {
 	if left > budget/2 {
 		t.Errorf("trim left %d bytes, want at most %d", left, budget/2)
 	}
-	measure := newTrimmer(dir, 1<<62, d.log) // never trims
+	measure := newTrimmer(d.db, dir, 1<<62, d.log) // never trims
 	defer measure.state.close()
 	again, _, err := measure.trim()
 	if err != nil {
