@@ -46,13 +46,15 @@ type BadgerStorage struct {
 	// or a compaction touched would otherwise stay resident until the
 	// kernel runs short of memory: about 1.05 times the size of the
 	// store, over 500 MiB with a million live tokens. Within a quarter of
-	// a second of the resident pages exceeding the budget, Caddy hands
-	// them back to the kernel (Linux only), down to half the budget; a
-	// lookup that needs one of them again reads it from disk. The
-	// verification cache in front of the store absorbs the tokens in
-	// active use, so this costs the lookups of other tokens. A larger
-	// budget keeps more of the store in memory; "off" (JSON -1) leaves the
-	// pages to the kernel. At least 4 MiB. Default: 32 MiB.
+	// a second of the resident pages exceeding the budget, Caddy unmaps
+	// them (Linux only), down to half the budget. They stay in the
+	// kernel's page cache, which reclaims them when it needs the memory,
+	// and a lookup that needs one again maps it back (a minor page fault,
+	// or a disk read if the kernel dropped it); the verification cache in
+	// front of the store absorbs the tokens in active use. A larger budget
+	// keeps more of the store mapped; "off" (JSON -1) leaves the pages to
+	// the kernel, and RSS grows with the store. At least 4 MiB. Default:
+	// 32 MiB.
 	MappedMemory int64 `json:"mapped_memory,omitempty"`
 
 	// How far an OAuth 1 nonce is written before the request it came with

@@ -51,8 +51,9 @@ type Options struct {
 	Memory int64
 	// MappedMemory is the budget, in bytes, for the pages of the
 	// database's mapped tables and value log that stay resident in the
-	// process (counted in its RSS); over it they are handed back to the
-	// kernel and read from disk again on the next access (see trimmer).
+	// process (counted in its RSS); over it they are unmapped, left to the
+	// kernel's page cache, and mapped again on the next access (see
+	// trimmer).
 	// Zero means DefaultMappedMemory, a negative value disables the
 	// trimming. Linux only; unused in memory mode.
 	MappedMemory int64
