@@ -29,9 +29,9 @@ type BadgerStorage struct {
 	Dir string `json:"dir,omitempty"`
 
 	// The memory budget of the Badger database, in bytes: its three
-	// memtables get 1/8 each, the rest is for the table builders of
-	// flushes and compactions, which also keep tables small (at most
-	// 4 MiB). Less memory means more frequent memtable flushes and
+	// memtables get 1/32 each (at least 2 MiB), the rest is for the table
+	// builders of flushes and compactions, which also keep tables small
+	// (at most 4 MiB). Less memory means more frequent memtable flushes and
 	// compactions (more write amplification, a lower issuance rate, and
 	// bursts of writes that wait for a flush); more memory buys little for
 	// lookups, which read the mapped tables in place. It bounds Badger's
@@ -45,7 +45,7 @@ type BadgerStorage struct {
 	// reads its tables through memory mappings, and every page a lookup
 	// or a compaction touched would otherwise stay resident until the
 	// kernel runs short of memory: about 1.05 times the size of the
-	// store, over 500 MiB with a million live tokens. Within a quarter of
+	// store, over 500 MiB with a million live tokens. Within 50 ms of
 	// a second of the resident pages exceeding the budget, Caddy unmaps
 	// them (Linux only), down to half the budget. They stay in the
 	// kernel's page cache, which reclaims them when it needs the memory,

@@ -95,9 +95,10 @@ const (
 // stalled by memtable flushes (see the README's Storage section).
 const DefaultMemory = 64 << 20
 
-// MinMemory is the smallest Options.Memory: below it a memtable (1/8 of
-// the budget) is under 2 MiB and the largest transaction Badger accepts
-// (15 % of a memtable) no longer holds a revocation batch comfortably.
+// MinMemory is the smallest Options.Memory: below it the tables and
+// memtables could not be sized from it (a memtable is at least 2 MiB, so
+// that the largest transaction Badger accepts, 15 % of a memtable, holds
+// a revocation batch comfortably).
 const MinMemory = 16 << 20
 
 // badgerSizes are the Badger options derived from Options.Memory.
@@ -105,29 +106,35 @@ type badgerSizes struct {
 	memTable, baseTable, valueThreshold int64
 }
 
-// memorySizes splits a memory budget: three memtables of 1/8 each (one
-// filling, up to two flushing, so writes rarely wait for a flush), and the
-// rest for the table builders of flushes and compactions. There is no block
-// or index cache: this store neither compresses nor encrypts its tables,
-// so Badger reads blocks and indexes in place from the mapped files, and
-// a block cache only adds overhead (as Badger's WithBlockCacheSize says;
-// an 8 MiB one had a 2 % hit ratio under random lookups of a million
-// tokens). Badger's defaults (64 MiB
-// memtables ×5, 256 MiB block cache) suit a database server, not an
-// authorization server.
+// memorySizes splits a memory budget into Badger's sizes. Memtables are
+// 1/32 of it and at least 2 MiB (three of them: one filling, up to two
+// flushing, so writes rarely wait for a flush). They are kept small
+// because a flush builds the whole memtable into one table with a builder
+// whose buffers double as they fill (to about 4× the memtable), and Badger
+// pools those builders with their buffers for later flushes and
+// compactions: with 8 MiB memtables the builders held up to 60 MiB of the
+// heap in a soak run, and the Go heap grows to twice what is live before a
+// collection. The rest is for the compactions' table builders. There is
+// no block or index cache: this store neither compresses nor encrypts its
+// tables, so Badger reads blocks and indexes in place from the mapped
+// files, and a block cache only adds overhead (as Badger's
+// WithBlockCacheSize says; an 8 MiB one had a 2 % hit ratio under random
+// lookups of a million tokens). Badger's defaults (64 MiB memtables ×5,
+// 256 MiB block cache) suit a database server, not an authorization
+// server.
 func memorySizes(memory int64) badgerSizes {
+	memTable := max(memory/32, 2<<20)
 	return badgerSizes{
-		memTable: memory / 8,
+		memTable: memTable,
 		// Every table builder allocates twice its table size, and each
 		// of the two compactors runs up to 8+5 of them at once (on the Go
-		// heap, which the garbage collector lets grow to twice what is
-		// live), so tables stay small: 1 MiB at the default budget
+		// heap), so tables stay small: 1 MiB at the default budget
 		// (Badger's own is 2 MiB).
 		baseTable: min(max(memory/64, 1<<20), 4<<20),
 		// Badger refuses a value threshold above its largest batch (15 %
 		// of a memtable); tokens, codes and sessions are a few hundred
 		// bytes, far below either.
-		valueThreshold: min(memory/128, 1<<20),
+		valueThreshold: min(memTable/8, 1<<20),
 	}
 }
 
