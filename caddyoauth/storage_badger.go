@@ -46,7 +46,7 @@ type BadgerStorage struct {
 	// or a compaction touched would otherwise stay resident until the
 	// kernel runs short of memory: about 1.05 times the size of the
 	// store, over 500 MiB with a million live tokens. Within 50 ms of
-	// a second of the resident pages exceeding the budget, Caddy unmaps
+	// the resident pages exceeding the budget, Caddy unmaps
 	// them (Linux only), down to half the budget. They stay in the
 	// kernel's page cache, which reclaims them when it needs the memory,
 	// and a lookup that needs one again maps it back (a minor page fault,
