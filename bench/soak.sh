@@ -131,7 +131,9 @@ for ((t = 15; t <= DUR; t += 15)); do
 	sleep 15
 	rss=$(mib VmRSS)
 	heap=$(curl -s http://127.0.0.1:18029/debug/vars | grep -o '"HeapInuse": *[0-9]*' | awk -F: '{printf "%.0f", $2/1048576}')
-	disk=$(du -sm "$DATA/store" | cut -f1)
+	# A compaction may delete a file while du walks the directory; du
+	# then exits 1, which must not end the run (set -e).
+	disk=$(du -sm "$DATA/store" 2>/dev/null | cut -f1 || true)
 	printf '| %d | %s | %s | %s | %s | %s |\n' "$t" "$rss" "$(mib RssAnon)" "$(mib RssFile)" "$heap" "$disk"
 	if ((t > WARMUP)); then
 		first=${first:-$rss}
