@@ -12,6 +12,8 @@
 #   (f) token introspection                   (wrk POST)
 # printing req/s and the ratio to (a). Needs wrk (apt-get install wrk).
 # Usage: bench/run.sh [seconds per case, default 10] [connections, default 32]
+# Environment: ROUNDS repeats (a)-(b)-(c)-(a) that many times (default 1) and
+# reports the median ratios of (b) and (c).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -138,13 +140,27 @@ rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' | cut -d. -f1; }
 wrkrun() { wrk -t2 -c"$CONNS" -d"${DUR}s" --latency "$@"; }
 
 echo "running ${DUR}s per case, $CONNS connections..." >&2
+ratio() { if [ "$1" = n/a ]; then echo n/a; else awk -v x="$1" -v y="$2" 'BEGIN{printf "%.2f", x/y}'; fi; }
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : sprintf("%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 # (a) runs before and after (b) and (c) and its mean is the reference, so a
-# drift of the machine during the run does not favour either side.
+# drift of the machine during the run does not favour either side. With
+# ROUNDS > 1 that is repeated (a b c a b c ... a, each (a) shared by the
+# rounds on either side of it), and the ratios of (b) and (c) are the
+# median of the rounds' ratios: on a noisy machine one round can be off by
+# 20 %.
 A1=$(wrkrun http://127.0.0.1:18081/ | rps)
-B=$(wrkrun -H "Authorization: Bearer $OPAQUE" http://127.0.0.1:18082/ | rps)
-C=$(wrkrun -H "Authorization: Bearer $JWT" http://127.0.0.1:18083/ | rps)
-A2=$(wrkrun http://127.0.0.1:18081/ | rps)
-A=$(( (A1 + A2) / 2 ))
+A1_FIRST=$A1 A_SUM=0 B_SUM=0 C_SUM=0 RB=() RC=()
+for ((round = 1; round <= ${ROUNDS:-1}; round++)); do
+	B=$(wrkrun -H "Authorization: Bearer $OPAQUE" http://127.0.0.1:18082/ | rps)
+	C=$(wrkrun -H "Authorization: Bearer $JWT" http://127.0.0.1:18083/ | rps)
+	A2=$(wrkrun http://127.0.0.1:18081/ | rps)
+	RB+=("$(ratio "$B" $(((A1 + A2) / 2)))") RC+=("$(ratio "$C" $(((A1 + A2) / 2)))")
+	A_SUM=$((A_SUM + (A1 + A2) / 2)) B_SUM=$((B_SUM + B)) C_SUM=$((C_SUM + C))
+	A1=$A2
+done
+ROUNDS=${#RB[@]} A1=$A1_FIRST
+A=$((A_SUM / ROUNDS)) B=$((B_SUM / ROUNDS)) C=$((C_SUM / ROUNDS))
+RATIO_B=$(median "${RB[@]}") RATIO_C=$(median "${RC[@]}")
 A_GO=$("$OUT/loadgen" -mode plain -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18081/ | awk '{print $2}')
 D=$("$OUT/loadgen" -mode oauth1 -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18082/ \
 	-consumer-key bench1 -consumer-secret bench1-secret -token "$O1_TOKEN" -token-secret "$O1_SECRET" | awk '{print $2}')
@@ -167,14 +183,16 @@ wrk.headers["Authorization"] = "Basic YmVuY2g6YmVuY2gtc2VjcmV0"
 LUA
 F=$(wrkrun -s "$OUT/introspect.lua" http://127.0.0.1:18080/oauth2/introspect | rps)
 
-ratio() { if [ "$1" = n/a ]; then echo n/a; else awk -v x="$1" -v y="$2" 'BEGIN{printf "%.2f", x/y}'; fi; }
 echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1); wrk and Caddy share the cores"
 echo
 printf '| case | req/s | ratio to (a) |\n|---|---:|---:|\n'
+if ((ROUNDS > 1)); then
+	printf '(b), (c): %d rounds; ratios of each round: (b) %s, (c) %s; the table gives means of req/s and medians of ratios\n\n' "$ROUNDS" "${RB[*]}" "${RC[*]}"
+fi
 printf '| (a) reverse_proxy, no auth (mean of %s before and %s after (b), (c)) | %s | 1.00 |\n' "$A1" "$A2" "$A"
-printf '| (b) require_oauth, opaque token | %s | %s |\n' "$B" "$(ratio "$B" "$A")"
-printf '| (c) require_oauth, JWT | %s | %s |\n' "$C" "$(ratio "$C" "$A")"
+printf '| (b) require_oauth, opaque token | %s | %s |\n' "$B" "$RATIO_B"
+printf '| (c) require_oauth, JWT | %s | %s |\n' "$C" "$RATIO_C"
 printf '| (d) require_oauth, OAuth 1 HMAC-SHA1, nonces durable (loadgen; (a) under loadgen, mean of before and after: %s) | %s | %s |\n' "$A_GO" "$D" "$(ratio "$D" "$A_GO")"
 printf '| (d2) the same, nonce_durability page_cache | %s | %s |\n' "$D2" "$(ratio "$D2" "$A_GO")"
 printf '| (e) client_credentials issuance | %s | %s |\n' "$E" "$(ratio "$E" "$A")"

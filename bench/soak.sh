@@ -3,7 +3,7 @@
 # requests through require_oauth (wrk, default 10 minutes at full load)
 # against a server with the default storage configuration and long-lived
 # tokens (1h), so that every token issued is still live at the end (over a
-# million after 10 minutes on a 2-core VM). Every 15 s it samples Caddy's RSS
+# million after 10 minutes on a 2-core VM). Every EVERY s (15) it samples Caddy's RSS
 # (split into anonymous memory and file-backed pages: Badger mmaps its
 # tables and logs), the Go heap and the store's size on disk, and ends with
 # a verdict: the highest RSS after warm-up against the 256 MiB target.
@@ -16,7 +16,8 @@
 # Environment: MIX protected requests per issuance (default 3), TTL token
 # lifetime (default 1h), WARMUP seconds excluded from the verdict (default
 # 60), LIMIT_MIB the RSS target (default 256), STORAGE_OPTS the lines of a
-# storage block (e.g. "memory 128MiB").
+# storage block (e.g. "memory 128MiB"), EVERY the sampling period in seconds
+# (default 15; 1 or 2 catch the short peaks of a compaction).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -26,6 +27,7 @@ MIX=${MIX:-3}
 TTL=${TTL:-1h}
 WARMUP=${WARMUP:-60}
 LIMIT_MIB=${LIMIT_MIB:-256}
+EVERY=${EVERY:-15}
 STORAGE_BLOCK=
 if [ -n "${STORAGE_OPTS:-}" ]; then STORAGE_BLOCK=$'{\n'"$STORAGE_OPTS"$'\n}'; fi
 go build -o "$OUT/caddy" ./examples/caddy
@@ -127,8 +129,8 @@ wrk -t2 -c"$CONNS" -d"${DUR}s" -s "$OUT/soak.lua" http://127.0.0.1:18070/ >"$OUT
 printf '| t (s) | RSS (MiB) | of which anonymous | of which file-backed (mmap of the store) | Go heap in use | store on disk (MiB) |\n|---:|---:|---:|---:|---:|---:|\n'
 max=0 first=
 mib() { awk -v k="$1:" '$1 == k {printf "%.0f", $2/1024}' /proc/$CADDY_PID/status; }
-for ((t = 15; t <= DUR; t += 15)); do
-	sleep 15
+for ((t = EVERY; t <= DUR; t += EVERY)); do
+	sleep "$EVERY"
 	rss=$(mib VmRSS)
 	heap=$(curl -s http://127.0.0.1:18029/debug/vars | grep -o '"HeapInuse": *[0-9]*' | awk -F: '{printf "%.0f", $2/1048576}')
 	# A compaction may delete a file while du walks the directory; du

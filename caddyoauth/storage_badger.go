@@ -45,16 +45,18 @@ type BadgerStorage struct {
 	// reads its tables through memory mappings, and every page a lookup
 	// or a compaction touched would otherwise stay resident until the
 	// kernel runs short of memory: about 1.05 times the size of the
-	// store, over 500 MiB with a million live tokens. Within 50 ms of
-	// the resident pages exceeding the budget, Caddy unmaps
-	// them (Linux only), down to half the budget. They stay in the
+	// store, over 500 MiB with a million live tokens. Within 25 ms of
+	// Caddy's file-backed memory growing by more than the budget, Caddy
+	// unmaps them (Linux only), all but the tables' indexes (block
+	// offsets and Bloom filters, which every lookup reads: 3-4 % of the
+	// store, not counted in the budget). They stay in the
 	// kernel's page cache, which reclaims them when it needs the memory,
 	// and a lookup that needs one again maps it back (a minor page fault,
 	// or a disk read if the kernel dropped it); the verification cache in
 	// front of the store absorbs the tokens in active use. A larger budget
 	// keeps more of the store mapped; "off" (JSON -1) leaves the pages to
 	// the kernel, and RSS grows with the store. At least 4 MiB. Default:
-	// 32 MiB.
+	// 16 MiB.
 	MappedMemory int64 `json:"mapped_memory,omitempty"`
 
 	// How far an OAuth 1 nonce is written before the request it came with

@@ -9,13 +9,15 @@ import (
 )
 
 // DefaultMappedMemory is the budget for the store's resident mapped table
-// pages when Options.MappedMemory is 0 (see trimmer).
-const DefaultMappedMemory = 32 << 20
+// pages when Options.MappedMemory is 0 (see trimmer). With the indexes
+// kept mapped, what the budget holds is data blocks, which a lookup reads
+// once; a larger budget mostly lets a compaction's pages pile up for
+// longer before a trim.
+const DefaultMappedMemory = 16 << 20
 
 // MinMappedMemory is the smallest positive Options.MappedMemory: below it
-// the indexes and Bloom filters of a million tokens' tables (a few MiB)
-// would no longer stay resident between trims, and most lookups would
-// read them from disk again.
+// a compaction (which reads and writes several MiB through the mappings
+// each second) would have the trimmer run all the time.
 const MinMappedMemory = 4 << 20
 
 // trimInterval is how often the trimmer checks the process's file-backed
@@ -24,20 +26,17 @@ const MinMappedMemory = 4 << 20
 // output through the mappings at memory speed, cannot add much before it
 // runs (at 250 ms, soak runs saw 100 MiB more table pages than the budget
 // at times).
-const trimInterval = 50 * time.Millisecond
-
-// rescanInterval is how often the trimmer measures the store's mappings
-// exactly (reading /proc/self/maps and the pagemap of each mapping) when
-// the cheap check saw no reason to.
-const rescanInterval = 2 * time.Second
+const trimInterval = 25 * time.Millisecond
 
 // trimmer keeps the pages of the store's mapped files (tables and value
 // log) that are resident in the process under a budget. Badger v4 has no
 // way to read its tables other than mapping them, and every page a lookup
 // or a compaction touched stays resident (counted in RSS as file-backed
 // memory) until the kernel needs the memory; with a million live tokens
-// that is more than the rest of the process together. Over the budget,
-// the trimmer unmaps those pages from the process (trim_linux.go); they
+// that is more than the rest of the process together. When the
+// process's file-backed memory has grown by more than the budget since
+// its last run, the trimmer unmaps them from the process, all but the
+// tables' indexes (trim_linux.go); they
 // stay in the kernel's page cache, which reclaims them when it needs the
 // memory, and the next access maps them again (a minor fault, or a disk
 // read if the kernel dropped them). Elsewhere than Linux it does nothing.
@@ -77,7 +76,7 @@ func (t *trimmer) run() {
 		if t.state.quiet(t.budget) {
 			continue
 		}
-		if _, _, err := t.trim(); err != nil {
+		if err := t.trim(); err != nil {
 			// Without /proc there is nothing to trim; say so once.
 			t.log.Warn("mapped memory trimmer stopped", "error", err)
 			<-t.stop

@@ -3,41 +3,40 @@ package badger
 import (
 	"bytes"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
 	"golang.org/x/sys/unix"
 )
 
-// trimState holds the buffers trim reuses between runs.
+// trimState holds what trim keeps between runs.
 type trimState struct {
-	// What the last trim left and the process's file-backed resident
-	// memory just after it, so that quiet can tell growth since then.
-	left, sharedAfter int64
-	scanned           time.Time
-	maps              []byte   // the last /proc/self/maps read
-	vec               []byte   // a read of /proc/self/pagemap
-	pagemap           *os.File // opened on first use, kept open
-	list              []mapped // the store's mappings found in maps
+	// The process's file-backed resident memory just after the last
+	// trim, so that quiet can tell how much has been mapped in since.
+	sharedAfter int64
+	trimmed     bool
+	maps        []byte // the last /proc/self/maps read, reused
 }
 
-// mapped is one mapping of a store file and its resident bytes.
-type mapped struct {
+// storeMapping is one mapping of a store file in /proc/self/maps.
+type storeMapping struct {
 	start, end uintptr
-	resident   int64
-	pinned     bool // a table an open iterator holds (see trim)
+	table      bool   // an .sst file; otherwise a value log file
+	id         uint64 // the table's ID
 }
 
-var pageSize = int64(os.Getpagesize())
-
-// trim measures the resident pages of the store's mapped tables and value
-// log files and, when they exceed the budget, takes them out of the
-// process's memory, mappings with the most resident pages first, until
-// half the budget is left (so that it does not run again at once). It
-// returns the resident bytes it found and those it left.
+// trim takes the pages of the store's mapped tables and value log out of
+// the process's memory, all but the tables' indexes, without measuring
+// first: measuring (the pagemap of every mapping) took 11–430 ms on a
+// loaded 2-core machine, long enough for a compaction to map in another
+// 100 MiB meanwhile, while dropping is a page-table walk. An index (the
+// block offsets and the Bloom filter, at the end of the table's file, 3–4
+// % of it) is read by every lookup in its table, so dropping those made
+// lookups map them in again at once: with a million tokens they are about
+// as large as the budget, and the trimmer ran eight times a second. The
+// data blocks a lookup or a compaction read come back by a minor fault
+// from the page cache.
 //
 // A table's pages are unmapped with MADV_DONTNEED: on a shared file
 // mapping it only drops the process's page table entries (a dirty page is
@@ -51,109 +50,113 @@ var pageSize = int64(os.Getpagesize())
 // a table only when its last reference goes): those that were in the
 // levels both before and after the iterator was created, and so when it
 // took its references (a table leaves the levels for good). Any other
-// mapping of the store, the value log (whose files the value-log GC
-// deletes) or a table written since, gets MADV_PAGEOUT, which never
-// changes what memory holds, on any kind of mapping (a clean file page
-// is written back or dropped and read from disk on access, an anonymous
-// page goes to swap or stays), so the race is harmless there; it is rare,
-// as new tables are pinned on the next run. A range that is gone by then
-// (ENOMEM) is skipped.
-func (t *trimmer) trim() (found, left int64, err error) {
+// mapping of the store gets MADV_PAGEOUT, which never changes what memory
+// holds, on any kind of mapping (a clean file page is written back or
+// dropped and read from disk on access, an anonymous page goes to swap or
+// stays), so the race is harmless there: the value log (whose files the
+// value-log GC deletes; rarely read, as values are far below the value
+// threshold) and the tables a compaction is writing (read from disk again
+// on their first lookups). A range that is gone by then (ENOMEM) is
+// skipped.
+func (t *trimmer) trim() (err error) {
 	s := &t.state
-	if s.maps, err = readInto(s.maps[:0], "/proc/self/maps"); err != nil {
-		return 0, 0, err
-	}
-	found = s.scan(t.dir, nil)
-	left = found
 	defer func() {
-		s.left, s.scanned = left, time.Now()
 		s.sharedAfter, _ = sharedResident()
+		s.trimmed = true
 	}()
-	if found <= t.budget {
-		return found, left, nil
-	}
-
-	// Pin the tables, then read the maps again: the addresses of the
-	// pinned tables cannot change until the iterator is closed.
-	before := tableIDs(t.db, nil)
+	before := tableIndexes(t.db, nil)
 	txn := t.db.NewTransaction(false)
 	defer txn.Discard()
 	it := txn.NewIterator(badgerdb.IteratorOptions{})
 	defer it.Close()
-	pinned := tableIDs(t.db, before)
+	pinned := tableIndexes(t.db, before)
 	if s.maps, err = readInto(s.maps[:0], "/proc/self/maps"); err != nil {
-		return found, left, err
+		return err
 	}
-	found = s.scan(t.dir, pinned)
-	left = found
-	slices.SortFunc(s.list, func(a, b mapped) int { return int(b.resident - a.resident) })
-	for _, m := range s.list {
-		if left <= t.budget/2 {
-			break
+	for m := range storeMappings(s.maps, t.dir) {
+		start, end, advice := m.start, m.end, uintptr(unix.MADV_PAGEOUT)
+		if index, ok := pinned[m.id]; ok && m.table {
+			end, advice = dataEnd(m, index), unix.MADV_DONTNEED
 		}
-		advice := uintptr(unix.MADV_PAGEOUT)
-		if m.pinned {
-			advice = unix.MADV_DONTNEED
+		if end <= start {
+			continue
 		}
-		_, _, errno := unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, advice)
-		switch errno {
-		case 0:
-			left -= m.resident
-		case unix.EINVAL:
-			// PAGEOUT on a kernel before 5.4; nothing to do there.
-		}
-		// ENOMEM: unmapped since maps was read; nothing to do.
+		// EINVAL: PAGEOUT on a kernel before 5.4, nothing to do there;
+		// ENOMEM: unmapped since maps was read.
+		unix.Syscall(unix.SYS_MADVISE, start, end-start, advice)
 	}
-	return found, left, nil
+	return nil
 }
 
-// scan fills s.list with the mappings of the store's tables and value log
-// in s.maps and their resident bytes, marking the tables whose ID is in
-// pinned, and returns the sum.
-func (s *trimState) scan(dir string, pinned map[uint64]bool) (found int64) {
-	s.list = s.list[:0]
+// storeMappings yields the mappings of the store's tables and value log
+// files in maps (the text of /proc/self/maps) for the store in dir.
+func storeMappings(maps []byte, dir string) func(yield func(storeMapping) bool) {
 	prefix := dir + "/"
-	for line := range bytes.Lines(s.maps) {
-		m, path, ok := parseMapsLine(line)
-		if !ok || !strings.HasPrefix(path, prefix) {
-			continue
+	return func(yield func(storeMapping) bool) {
+		for line := range bytes.Lines(maps) {
+			start, end, path, ok := parseMapsLine(line)
+			if !ok || !strings.HasPrefix(path, prefix) {
+				continue
+			}
+			m := storeMapping{start: start, end: end}
+			name := strings.TrimSuffix(path[len(prefix):], " (deleted)")
+			if id, ok := strings.CutSuffix(name, ".sst"); ok {
+				n, err := strconv.ParseUint(id, 10, 64)
+				if err != nil {
+					continue
+				}
+				m.table, m.id = true, n
+			} else if !strings.HasSuffix(name, ".vlog") {
+				continue
+			}
+			if !yield(m) {
+				return
+			}
 		}
-		name := strings.TrimSuffix(path[len(prefix):], " (deleted)")
-		if id, ok := strings.CutSuffix(name, ".sst"); ok {
-			n, err := strconv.ParseUint(id, 10, 64)
-			m.pinned = err == nil && pinned[n]
-		} else if !strings.HasSuffix(name, ".vlog") {
-			continue
-		}
-		m.resident = s.resident(m)
-		found += m.resident
-		s.list = append(s.list, m)
 	}
-	return found
 }
 
-// tableIDs returns the IDs of the tables in db's levels; with in, only
-// those also in in.
-func tableIDs(db *badgerdb.DB, in map[uint64]bool) map[uint64]bool {
-	ids := make(map[uint64]bool)
+// tableIndexes returns the index size of each table in db's levels, by
+// table ID; with in, only those also in in.
+func tableIndexes(db *badgerdb.DB, in map[uint64]int) map[uint64]int {
+	ids := make(map[uint64]int)
 	for _, ti := range db.Tables() {
-		if in == nil || in[ti.ID] {
-			ids[ti.ID] = true
+		if _, ok := in[ti.ID]; in == nil || ok {
+			ids[ti.ID] = ti.IndexSz
 		}
 	}
 	return ids
 }
 
-// quiet reports whether trim can be skipped: the last exact measure is
-// recent, and the process's file-backed resident memory has not grown
-// since by more than what the budget still allowed. Any file's pages
-// count in that growth, so it errs towards measuring.
+// tableFooter bounds what follows a table's index at the end of its file
+// (the index's length, a checksum and its length).
+const tableFooter = 64
+
+// dataEnd is where the data blocks of the table mapped at m end, rounded
+// down to a page: a table file is its blocks, then its index (block
+// offsets and the Bloom filter, which every lookup in the table reads),
+// then a footer. The mapping's end is the file's size rounded up to a
+// page, so this errs towards keeping a page more of the index.
+func dataEnd(m storeMapping, indexSize int) uintptr {
+	tail := uintptr(indexSize+tableFooter) + pageSize
+	if tail >= m.end-m.start {
+		return m.start
+	}
+	return (m.end - tail) &^ (pageSize - 1)
+}
+
+var pageSize = uintptr(os.Getpagesize())
+
+// quiet reports whether trim can be skipped: the process's file-backed
+// resident memory has grown by at most the budget since the last trim
+// left only the tables' indexes mapped in. Any file's pages count in that
+// growth (the Caddy binary's too), so it errs towards trimming.
 func (s *trimState) quiet(budget int64) bool {
-	if s.scanned.IsZero() || time.Since(s.scanned) >= rescanInterval {
+	if !s.trimmed {
 		return false
 	}
 	shared, ok := sharedResident()
-	return ok && s.left+(shared-s.sharedAfter) <= budget
+	return ok && shared-s.sharedAfter <= budget
 }
 
 // sharedResident is the process's file-backed (and shared) resident
@@ -171,69 +174,31 @@ func sharedResident() (int64, bool) {
 		return 0, false
 	}
 	pages, err := strconv.ParseInt(string(fields[2]), 10, 64)
-	return pages * pageSize, err == nil
+	return pages * int64(pageSize), err == nil
 }
 
-// resident is how many bytes of m are mapped into the process (in its
-// RSS), from /proc/self/pagemap: 8 bytes a page, bit 63 set when the page
-// is present. (mincore would answer for the page cache instead, which
-// also holds pages of these files that are not mapped, such as readahead,
-// and which MADV_PAGEOUT does not touch.) 0 when it cannot be read.
-func (s *trimState) resident(m mapped) int64 {
-	if s.pagemap == nil {
-		f, err := os.Open("/proc/self/pagemap")
-		if err != nil {
-			return 0
-		}
-		s.pagemap = f
-	}
-	const chunk = 1 << 13 // pages per read: 64 KiB of entries
-	if len(s.vec) < chunk*8 {
-		s.vec = make([]byte, chunk*8)
-	}
-	var n int64
-	for page := int64(m.start) / pageSize; page < int64(m.end)/pageSize; {
-		count := min(chunk, int64(m.end)/pageSize-page)
-		got, err := s.pagemap.ReadAt(s.vec[:count*8], page*8)
-		for i := 0; i+8 <= got; i += 8 {
-			n += int64(s.vec[i+7] >> 7) // bit 63, little-endian
-		}
-		if err != nil {
-			break
-		}
-		page += count
-	}
-	return n * pageSize
-}
-
-// close releases the open pagemap.
-func (s *trimState) close() {
-	if s.pagemap != nil {
-		s.pagemap.Close()
-		s.pagemap = nil
-	}
-}
+// close releases what trim keeps (nothing that needs closing on Linux).
+func (s *trimState) close() {}
 
 // parseMapsLine reads "start-end perms offset dev inode path" from one line
 // of /proc/self/maps.
-func parseMapsLine(line []byte) (mapped, string, bool) {
+func parseMapsLine(line []byte) (start, end uintptr, path string, ok bool) {
 	fields := bytes.Fields(line)
 	if len(fields) < 6 {
-		return mapped{}, "", false
+		return 0, 0, "", false
 	}
 	lo, hi, ok := bytes.Cut(fields[0], []byte("-"))
 	if !ok {
-		return mapped{}, "", false
+		return 0, 0, "", false
 	}
-	start, err1 := strconv.ParseUint(string(lo), 16, 64)
-	end, err2 := strconv.ParseUint(string(hi), 16, 64)
-	if err1 != nil || err2 != nil || end <= start {
-		return mapped{}, "", false
+	s, err1 := strconv.ParseUint(string(lo), 16, 64)
+	e, err2 := strconv.ParseUint(string(hi), 16, 64)
+	if err1 != nil || err2 != nil || e <= s {
+		return 0, 0, "", false
 	}
 	// The path is the rest of the line after the inode (it may hold spaces).
 	i := bytes.Index(line, fields[5])
-	path := string(bytes.TrimRight(line[i:], "\n"))
-	return mapped{start: uintptr(start), end: uintptr(end)}, path, true
+	return uintptr(s), uintptr(e), string(bytes.TrimRight(line[i:], "\n")), true
 }
 
 // readInto reads a whole file into buf, which /proc files (whose size is
