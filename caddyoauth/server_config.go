@@ -43,16 +43,16 @@ type ServerConfig struct {
 
 	// How many verified OAuth 2 access tokens (opaque and JWT) require_oauth
 	// keeps in memory, so that a repeated bearer token costs no storage
-	// read (about 250 bytes each; revocations still take effect at once).
+	// read (about 290 bytes each; revocations still take effect at once).
 	// -1 disables the cache: every request reads the storage. A cache
 	// smaller than the set of tokens in active use makes every miss a
-	// storage read. Default: 50000 (about 12 MiB when full).
+	// storage read. Default: 25000 (about 7 MiB when full).
 	VerifyCacheSize int `json:"verify_cache_size,omitempty"`
 
 	// How many verified OAuth 1 token credentials require_oauth keeps in
 	// memory, as verify_cache_size does for OAuth 2 (signatures and nonces
 	// are checked on every request either way). -1 disables the cache.
-	// Default: 50000.
+	// Default: 25000.
 	OAuth1CacheSize int `json:"oauth1_cache_size,omitempty"`
 
 	// How long an access token is valid. Default: 1h. OAuth 1 token

@@ -70,12 +70,14 @@ func KeyOfToken(value string) Key {
 
 // DefaultSize is the entry count New uses for a size of 0. An entry costs
 // about 100 bytes plus the size of V (key, bookkeeping, map slot) and
-// whatever V references; with an OAuth identity as V (about 240 bytes an
-// entry in all, in a heap profile) the full default cache is about
-// 12 MiB, small enough that the whole server stays within 256 MiB (the
-// README's "Memory and store size"), and far more than the tokens most
-// servers see in a few minutes.
-const DefaultSize = 50_000
+// whatever V references; with an OAuth identity as V (about 290 bytes an
+// entry in all, in a heap profile of a full cache) the full default cache
+// is about 7 MiB, small enough that the whole server stays within 256 MiB
+// with millions of live tokens (the README's "Memory and store size";
+// 50,000 entries took 14 MiB of the live heap there, twice that between
+// collections), and more than the tokens most servers see in a few
+// minutes.
+const DefaultSize = 25_000
 
 // minPerShard keeps small caches in few shards, so the bound is spread over
 // shards that each hold a useful number of entries.

@@ -69,7 +69,7 @@ const (
 	// DefaultDeviceInterval is RFC 8628 §3.2's default polling interval.
 	DefaultDeviceInterval = 5 * time.Second
 	// DefaultCacheSize is the bearer verification cache's entry count
-	// (about 12 MiB when full).
+	// (about 7 MiB when full).
 	DefaultCacheSize = cache.DefaultSize
 )
 

@@ -270,8 +270,9 @@ func tuned(bo badgerdb.Options, sz badgerSizes, log *slog.Logger) badgerdb.Optio
 		WithValueLogFileSize(64 << 20).
 		// 16 KiB blocks, not 4: a table's index holds a key and an
 		// offset per block, and every lookup reads it, so the indexes
-		// stay mapped in (trimmer); with 4 KiB blocks they were 4 % of
-		// the store, 44 MiB at two million tokens.
+		// stay mapped in (trimmer); with 4 KiB blocks they were about
+		// 4.5 % of the store (~50 MiB at two million tokens), with 16
+		// KiB about 2 %.
 		WithBlockSize(16 << 10).
 		// Keys and values are mostly hashes, which do not compress.
 		WithCompression(options.None).

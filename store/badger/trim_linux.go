@@ -31,12 +31,12 @@ type storeMapping struct {
 // first: measuring (the pagemap of every mapping) took 11–430 ms on a
 // loaded 2-core machine, long enough for a compaction to map in another
 // 100 MiB meanwhile, while dropping is a page-table walk. An index (the
-// block offsets and the Bloom filter, at the end of the table's file, 3–4
-// % of it) is read by every lookup in its table, so dropping those made
-// lookups map them in again at once: with a million tokens they are about
-// as large as the budget, and the trimmer ran eight times a second. The
-// data blocks a lookup or a compaction read come back by a minor fault
-// from the page cache.
+// block offsets and the Bloom filter, at the end of the table's file,
+// about 2 % of it with 16 KiB blocks) is read by every lookup in its
+// table, so dropping the indexes too made lookups map them in again at
+// once: with a million tokens they were about as large as the budget,
+// and the trimmer ran eight times a second. The data blocks a lookup or
+// a compaction read come back by a minor fault from the page cache.
 //
 // A table's pages are unmapped with MADV_DONTNEED: on a shared file
 // mapping it only drops the process's page table entries (a dirty page is
