@@ -293,8 +293,19 @@ func TestBrowserLoginAndConsent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("approving the device: %v", err)
 	}
-	if text, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("h1"))); err != nil || text != "Device connected" {
-		t.Errorf("after approval the page says %q (%v)", text, err)
+	// The consent page has an h1 too, so the wait above may have seen it
+	// while the browser was still navigating to the result, and reading
+	// it then fails with "Cannot find context": read until the result
+	// page is there.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		text, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("h1")))
+		if err == nil && text == "Device connected" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("after approval the page says %q (%v)", text, err)
+			break
+		}
 	}
 	stop() // the browser's part is done
 
