@@ -3,7 +3,7 @@
 # requests through require_oauth (wrk, default 10 minutes at full load)
 # against a server with the default storage configuration and long-lived
 # tokens (1h), so that every token issued is still live at the end (over a
-# million after 10 minutes on a 2-core VM). Every EVERY s (15) it samples Caddy's RSS
+# million after 10 minutes on a 2-core VM). Every 15 s (EVERY) it samples Caddy's RSS
 # (split into anonymous memory and file-backed pages: Badger mmaps its
 # tables and logs), the Go heap and the store's size on disk, and ends with
 # a verdict: the highest RSS after warm-up against the 256 MiB target.

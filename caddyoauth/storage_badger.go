@@ -48,8 +48,8 @@ type BadgerStorage struct {
 	// store, over 500 MiB with a million live tokens. Within 25 ms of
 	// Caddy's file-backed memory growing by more than the budget, Caddy
 	// unmaps them (Linux only), all but the tables' indexes (block
-	// offsets and Bloom filters, which every lookup reads: 3-4 % of the
-	// store, not counted in the budget). They stay in the
+	// offsets and Bloom filters, which every lookup reads: about 2 % of
+	// the store, not counted in the budget). They stay in the
 	// kernel's page cache, which reclaims them when it needs the memory,
 	// and a lookup that needs one again maps it back (a minor page fault,
 	// or a disk read if the kernel dropped it); the verification cache in

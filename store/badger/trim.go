@@ -36,10 +36,10 @@ const trimInterval = 25 * time.Millisecond
 // that is more than the rest of the process together. When the
 // process's file-backed memory has grown by more than the budget since
 // its last run, the trimmer unmaps them from the process, all but the
-// tables' indexes (trim_linux.go); they
-// stay in the kernel's page cache, which reclaims them when it needs the
-// memory, and the next access maps them again (a minor fault, or a disk
-// read if the kernel dropped them). Elsewhere than Linux it does nothing.
+// tables' indexes (trim_linux.go); they stay in the kernel's page cache,
+// which reclaims them when it needs the memory, and the next access maps
+// them again (a minor fault, or a disk read if the kernel dropped them).
+// Elsewhere than Linux it does nothing.
 type trimmer struct {
 	db     *badgerdb.DB
 	dir    string // the database directory, symlinks resolved
@@ -89,5 +89,4 @@ func (t *trimmer) run() {
 func (t *trimmer) close() {
 	close(t.stop)
 	<-t.done
-	t.state.close()
 }

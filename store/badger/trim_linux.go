@@ -177,9 +177,6 @@ func sharedResident() (int64, bool) {
 	return pages * int64(pageSize), err == nil
 }
 
-// close releases what trim keeps (nothing that needs closing on Linux).
-func (s *trimState) close() {}
-
 // parseMapsLine reads "start-end perms offset dev inode path" from one line
 // of /proc/self/maps.
 func parseMapsLine(line []byte) (start, end uintptr, path string, ok bool) {

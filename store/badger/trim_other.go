@@ -8,6 +8,4 @@ type trimState struct{}
 // trim does nothing outside Linux: the mapped pages stay to the kernel.
 func (t *trimmer) trim() error { return nil }
 
-func (s *trimState) close() {}
-
 func (s *trimState) quiet(int64) bool { return true }
