@@ -42,11 +42,14 @@ import (
 // chunks (journalChunk) that are synced once when added, so a record's
 // sync writes data only: a sync after an append that grew the file would
 // also commit the file system's metadata, several times the cost. The
-// records end at the first all-zero one (no expiry is 0). A record is
-// written whole by one write; a crash in the middle of one can leave a
-// torn last record, read as whatever it holds (its nonce was never
-// answered fresh, which waits for the write; at worst an id is refused a
-// while longer).
+// records end at the first all-zero one (no expiry is 0). Records are
+// stored into a shared mapping of the chunk being filled (WriteAt where
+// mapping is unavailable): the store is in the page cache at once, as a
+// write(2) would put it, so it survives the process, but costs no system
+// call (a pwrite was about 4 µs of CPU, and 12–40 µs of wall time, per
+// request). A crash in the middle of a record can leave it torn, read as
+// whatever it holds (its nonce was never answered fresh, which waits for
+// the store; at worst an id is refused a while longer).
 type nonceJournal struct {
 	dir  string // "" in memory: nothing is written
 	sync bool   // fdatasync before answering (NoncesDurable)
@@ -87,11 +90,17 @@ type bucketFile struct {
 	mu        sync.Mutex // appends, and the sync state below
 	off       int64      // where the next record goes
 	allocated int64      // zero-filled size of the file
-	cond      *sync.Cond
-	written   uint64 // appends made
-	synced    uint64 // appends covered by a finished fdatasync
-	syncing   bool
-	err       error // a failed write or sync: the file is broken
+	m         []byte     // the file mapped from mOff to allocated (nil: write with WriteAt)
+	mOff      int64
+	noMap     bool      // mapping failed once: WriteAt from then on
+	work      sync.Cond // signals the syncer: appends wait, or closing
+	done      sync.Cond // broadcasts a finished sync (or an error) to the appends
+	written   uint64    // appends made
+	synced    uint64    // appends covered by a finished fdatasync
+	claimed   uint64    // appends covered by a sync begun (finished or not)
+	closing   bool
+	stopped   chan struct{} // closed when the syncer has ended (nil: none runs)
+	err       error         // a failed write or sync: the file is broken
 }
 
 // errJournalClosed: the database is closing.
@@ -254,7 +263,7 @@ func (j *nonceJournal) file(end int64, now time.Time) (*bucketFile, error) {
 			delete(j.files, e)
 		}
 	}
-	f, err := os.OpenFile(filepath.Join(j.dir, journalName(end)), os.O_WRONLY|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(filepath.Join(j.dir, journalName(end)), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("store/badger: nonce journal: %w", err)
 	}
@@ -273,7 +282,11 @@ func (j *nonceJournal) file(end int64, now time.Time) (*bucketFile, error) {
 	if bf.off > bf.allocated { // cannot be, unless the file changed since Open
 		bf.off = bf.allocated
 	}
-	bf.cond = sync.NewCond(&bf.mu)
+	bf.work.L, bf.done.L = &bf.mu, &bf.mu
+	if j.sync {
+		bf.stopped = make(chan struct{})
+		go bf.syncer(j)
+	}
 	j.files[end] = bf
 	return bf, nil
 }
@@ -340,16 +353,46 @@ func (bf *bucketFile) writeLocked(id uint64, exp int64) error {
 			return err
 		}
 	}
-	var rec [recordSize]byte
-	binary.LittleEndian.PutUint64(rec[:], id)
-	binary.LittleEndian.PutUint64(rec[8:], uint64(exp))
-	if _, err := bf.f.WriteAt(rec[:], bf.off); err != nil {
-		bf.err = fmt.Errorf("store/badger: nonce journal: %w", err)
-		return bf.err
+	if bf.m != nil || !bf.noMap && bf.remap() {
+		rec := bf.m[bf.off-bf.mOff:][:recordSize]
+		binary.LittleEndian.PutUint64(rec, id)
+		binary.LittleEndian.PutUint64(rec[8:], uint64(exp))
+	} else {
+		var rec [recordSize]byte
+		binary.LittleEndian.PutUint64(rec[:], id)
+		binary.LittleEndian.PutUint64(rec[8:], uint64(exp))
+		if _, err := bf.f.WriteAt(rec[:], bf.off); err != nil {
+			bf.err = fmt.Errorf("store/badger: nonce journal: %w", err)
+			return bf.err
+		}
 	}
 	bf.off += recordSize
 	bf.written++
 	return nil
+}
+
+// remap maps the file from the page of off to its allocated end and
+// reports whether it did; where mapping fails the journal writes with
+// WriteAt. Only the chunk being filled stays mapped, so the journal holds
+// at most about a chunk of resident memory per bucket.
+func (bf *bucketFile) remap() bool {
+	bf.unmap()
+	page := int64(os.Getpagesize())
+	start := bf.off - bf.off%page
+	m, err := mapJournal(bf.f, start, int(bf.allocated-start))
+	if err != nil {
+		bf.noMap = true
+		return false
+	}
+	bf.m, bf.mOff = m, start
+	return true
+}
+
+func (bf *bucketFile) unmap() {
+	if bf.m != nil {
+		unmapJournal(bf.m)
+		bf.m = nil
+	}
 }
 
 // grow adds a zero-filled, synced chunk to the file (the caller holds mu).
@@ -362,12 +405,13 @@ func (bf *bucketFile) grow() error {
 		return fmt.Errorf("store/badger: nonce journal sync: %w", err)
 	}
 	bf.allocated = at + journalChunk
+	bf.unmap()
 	return nil
 }
 
 // append writes id's record and, in durable mode, waits until a sync
-// begun after the write has finished; concurrent callers share
-// one. The caller that finds no sync running runs it.
+// begun after the write has finished. The file's syncer runs the syncs;
+// concurrent callers share one.
 func (bf *bucketFile) append(id uint64, exp int64, j *nonceJournal) error {
 	bf.mu.Lock()
 	defer bf.mu.Unlock()
@@ -378,40 +422,64 @@ func (bf *bucketFile) append(id uint64, exp int64, j *nonceJournal) error {
 		return nil
 	}
 	mine := bf.written
+	if bf.claimed < mine {
+		bf.work.Signal()
+	}
 	for bf.synced < mine {
 		if bf.err != nil {
 			return bf.err
 		}
-		if bf.syncing {
-			bf.cond.Wait()
-			continue
+		bf.done.Wait()
+	}
+	return nil
+}
+
+// syncer syncs the file whenever appends wait for it, until it closes.
+// One goroutine per file starts the next sync as soon as the last one
+// returns, rather than when one of the waiting callers is next scheduled
+// (a third of each sync cycle under load). One sync at a time: two
+// concurrent fdatasyncs of one file took five times as long on ext4.
+func (bf *bucketFile) syncer(j *nonceJournal) {
+	bf.mu.Lock()
+	defer bf.mu.Unlock()
+	for {
+		for bf.claimed == bf.written && !bf.closing && bf.err == nil {
+			bf.work.Wait()
 		}
-		bf.syncing = true
+		if bf.err != nil || bf.claimed == bf.written {
+			break // closing, or broken: the waiters have been told
+		}
 		target := bf.written
+		bf.claimed = target
 		bf.mu.Unlock()
 		err := dataSync(bf.f)
 		j.syncs.Add(1)
 		bf.mu.Lock()
-		bf.syncing = false
 		if err != nil {
 			bf.err = fmt.Errorf("store/badger: nonce journal sync: %w", err)
 		} else {
 			bf.synced = target
 		}
-		bf.cond.Broadcast()
+		bf.done.Broadcast()
 	}
-	return nil
+	close(bf.stopped)
 }
 
 func (bf *bucketFile) close() {
 	bf.mu.Lock()
-	for bf.syncing {
-		bf.cond.Wait()
+	bf.closing = true
+	bf.work.Broadcast()
+	stopped := bf.stopped
+	bf.mu.Unlock()
+	if stopped != nil {
+		<-stopped // sync what waits, then end
 	}
+	bf.mu.Lock()
 	if bf.err == nil {
 		bf.err = errJournalClosed
 	}
-	bf.cond.Broadcast()
+	bf.done.Broadcast()
+	bf.unmap()
 	bf.mu.Unlock()
 	bf.f.Close()
 }
