@@ -14,8 +14,8 @@
 #   (f) token introspection                   (wrk POST)
 # printing req/s and the ratio to (a). Needs wrk (apt-get install wrk).
 # Usage: bench/run.sh [seconds per case, default 10] [connections, default 32]
-# Environment: ROUNDS repeats (a)-(b)-(c)-(a) that many times (default 1) and
-# reports the median ratios of (b) and (c).
+# Environment: ROUNDS repeats (a)-(b)-(c)-(a) and (a)-(d)-(d2)-(a) that many
+# times (default 1) and reports the median ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -166,18 +166,29 @@ done
 ROUNDS=${#RB[@]} A1=$A1_FIRST
 A=$((A_SUM / ROUNDS)) B=$((B_SUM / ROUNDS)) C=$((C_SUM / ROUNDS)) AJ=$((AJ_SUM / ROUNDS))
 RATIO_B=$(median "${RB[@]}") RATIO_C=$(median "${RC[@]}") RATIO_CJ=$(median "${RCJ[@]}")
-A_GO=$("$OUT/loadgen" -mode plain -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18081/ | awk '{print $2}')
-D=$("$OUT/loadgen" -mode oauth1 -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18082/ \
-	-consumer-key bench1 -consumer-secret bench1-secret -token "$O1_TOKEN" -token-secret "$O1_SECRET" | awk '{print $2}')
-D2=$("$OUT/loadgen" -mode oauth1 -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18086/ \
-	-consumer-key bench1 -consumer-secret bench1-secret -token "$O1F_TOKEN" -token-secret "$O1F_SECRET" | awk '{print $2}')
-A_GO2=$("$OUT/loadgen" -mode plain -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18081/ | awk '{print $2}')
-A_GO=$(( (A_GO + A_GO2) / 2 ))
-# (a) sent the same signed OAuth 1 requests (the upstream ignores them):
-# what their ~400-byte Authorization header costs the load generator,
-# Caddy, reverse_proxy and the upstream, whoever checks it.
-A_O1=$("$OUT/loadgen" -mode oauth1 -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18081/ \
-	-consumer-key bench1 -consumer-secret bench1-secret -token "$O1_TOKEN" -token-secret "$O1_SECRET" | awk '{print $2}')
+o1() { # URL token secret: req/s of signed OAuth 1 requests
+	"$OUT/loadgen" -mode oauth1 -c "$CONNS" -d "${DUR}s" -url "$1" \
+		-consumer-key bench1 -consumer-secret bench1-secret -token "$2" -token-secret "$3" | awk '{print $2}'
+}
+plain() { "$OUT/loadgen" -mode plain -c "$CONNS" -d "${DUR}s" -url http://127.0.0.1:18081/ | awk '{print $2}'; }
+# (d) and (d2) in rounds like (b) and (c): (a) under the load generator
+# before and after each round, and (a) sent the same signed requests (the
+# upstream ignores them: what their ~400-byte Authorization header costs
+# the load generator, Caddy, reverse_proxy and the upstream, whoever
+# checks it) within it; the ratios are the medians of the rounds'.
+G1=$(plain) G_SUM=0 D_SUM=0 D2_SUM=0 AO_SUM=0 RD=() RD2=() RDO=() RD2O=()
+for ((round = 1; round <= ROUNDS; round++)); do
+	D=$(o1 http://127.0.0.1:18082/ "$O1_TOKEN" "$O1_SECRET")
+	D2=$(o1 http://127.0.0.1:18086/ "$O1F_TOKEN" "$O1F_SECRET")
+	AO=$(o1 http://127.0.0.1:18081/ "$O1_TOKEN" "$O1_SECRET")
+	G2=$(plain)
+	G=$(((G1 + G2) / 2))
+	RD+=("$(ratio "$D" "$G")") RD2+=("$(ratio "$D2" "$G")") RDO+=("$(ratio "$D" "$AO")") RD2O+=("$(ratio "$D2" "$AO")")
+	G_SUM=$((G_SUM + G)) D_SUM=$((D_SUM + D)) D2_SUM=$((D2_SUM + D2)) AO_SUM=$((AO_SUM + AO))
+	G1=$G2
+done
+A_GO=$((G_SUM / ROUNDS)) D=$((D_SUM / ROUNDS)) D2=$((D2_SUM / ROUNDS)) A_O1=$((AO_SUM / ROUNDS))
+RATIO_D=$(median "${RD[@]}") RATIO_D2=$(median "${RD2[@]}") RATIO_DO=$(median "${RDO[@]}") RATIO_D2O=$(median "${RD2O[@]}")
 cat > "$OUT/cc.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = "grant_type=client_credentials&scope=read"
@@ -197,15 +208,15 @@ echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1); wrk and Caddy share the cores"
 echo
 if ((ROUNDS > 1)); then
-	printf '(b), (c): %d rounds; ratios of each round: (b) %s, (c) %s, (c) to (a) with the JWT header %s; the table gives means of req/s and medians of ratios\n\n' "$ROUNDS" "${RB[*]}" "${RC[*]}" "${RCJ[*]}"
+	printf '(b), (c), (d), (d2): %d rounds; ratios of each round: (b) %s, (c) %s, (c) to (a) with the JWT header %s, (d) %s, (d2) %s, (d) and (d2) to (a) with the signed requests %s and %s; the table gives means of req/s and medians of ratios\n\n' "$ROUNDS" "${RB[*]}" "${RC[*]}" "${RCJ[*]}" "${RD[*]}" "${RD2[*]}" "${RDO[*]}" "${RD2O[*]}"
 fi
 printf '| case | req/s | ratio to (a) |\n|---|---:|---:|\n'
 printf '| (a) reverse_proxy, no auth (mean of %s before and %s after (b), (c)) | %s | 1.00 |\n' "$A1" "$A2" "$A"
 printf '| (b) require_oauth, opaque token | %s | %s |\n' "$B" "$RATIO_B"
 printf '| (c) require_oauth, JWT | %s | %s |\n' "$C" "$RATIO_C"
 printf '| (c) against (a) sent the same JWT header (%s req/s): require_oauth'"'"'s own cost | | %s |\n' "$AJ" "$RATIO_CJ"
-printf '| (d) require_oauth, OAuth 1 HMAC-SHA1, nonces durable (loadgen; (a) under loadgen, mean of before and after: %s) | %s | %s |\n' "$A_GO" "$D" "$(ratio "$D" "$A_GO")"
-printf '| (d2) the same, nonce_durability page_cache | %s | %s |\n' "$D2" "$(ratio "$D2" "$A_GO")"
-printf '| (d), (d2) against (a) sent the same signed requests (%s req/s): require_oauth'"'"'s own cost | | %s, %s |\n' "$A_O1" "$(ratio "$D" "$A_O1")" "$(ratio "$D2" "$A_O1")"
+printf '| (d) require_oauth, OAuth 1 HMAC-SHA1, nonces durable (loadgen; (a) under loadgen, mean of before and after: %s) | %s | %s |\n' "$A_GO" "$D" "$RATIO_D"
+printf '| (d2) the same, nonce_durability page_cache | %s | %s |\n' "$D2" "$RATIO_D2"
+printf '| (d), (d2) against (a) sent the same signed requests (%s req/s): require_oauth'"'"'s own cost | | %s, %s |\n' "$A_O1" "$RATIO_DO" "$RATIO_D2O"
 printf '| (e) client_credentials issuance | %s | %s |\n' "$E" "$(ratio "$E" "$A")"
 printf '| (f) introspection | %s | %s |\n' "$F" "$(ratio "$F" "$A")"
