@@ -1,9 +1,12 @@
 package badger
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,4 +136,59 @@ func TestNonceRecordsOfOlderVersionsAreCarriedOver(t *testing.T) {
 	// Carried over into the journal itself: still refused after another
 	// restart, with the old records gone.
 	mustUse(t, reopen(t, dir, NoncesDurable), "durable-era", false)
+}
+
+// Past the first chunk of a journal file, with many callers at once: each
+// answered nonce's record is in the file (read through the page cache,
+// before Close) once UseNonce returns, exactly once, and after reopening
+// every nonce is refused. In durable mode the records reach the file in
+// the syncer's batches, written at offsets reserved while the file grew.
+func TestNonceJournalGrowsPastAChunk(t *testing.T) {
+	for _, mode := range []NonceDurability{NoncesDurable, NoncesPageCache} {
+		dir := t.TempDir()
+		d := reopen(t, dir, mode)
+		n := journalChunk/recordSize + 1000
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range 32 {
+			wg.Go(func() {
+				for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+					fresh, err := d.UseNonce(t.Context(), "n"+strconv.FormatInt(i, 10), 10*time.Minute)
+					if err != nil || !fresh {
+						t.Errorf("mode %d: UseNonce(n%d) = %v, %v; want fresh", mode, i, fresh, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		files, _ := filepath.Glob(filepath.Join(dir, journalDirName, "nonce-*.log"))
+		ids := map[uint64]int{}
+		for _, name := range files {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for off := 0; off+recordSize <= len(b); off += recordSize {
+				if id := binary.LittleEndian.Uint64(b[off:]); id != 0 {
+					ids[id]++
+				}
+			}
+		}
+		if len(ids) != n {
+			t.Errorf("mode %d: %d distinct records in the journal before Close, want %d", mode, len(ids), n)
+		}
+		for id, c := range ids {
+			if c != 1 {
+				t.Fatalf("mode %d: id %x recorded %d times", mode, id, c)
+			}
+		}
+		d.Close()
+		d = reopen(t, dir, mode)
+		for i := 1; i <= n; i += 97 {
+			mustUse(t, d, "n"+strconv.Itoa(i), false)
+		}
+		mustUse(t, d, "n"+strconv.Itoa(n), false)
+		d.Close()
+	}
 }
