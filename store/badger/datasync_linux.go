@@ -30,6 +30,9 @@ func dataSync(f *os.File) error {
 	return serr
 }
 
+// pwritev2 is unix.Pwritev2; tests stand in a kernel without it.
+var pwritev2 = unix.Pwritev2
+
 // writeSynced writes b at off and makes it durable, in one system call
 // where the kernel has pwritev2's RWF_DSYNC (Linux 4.7): a goroutine back
 // from a blocking call waits for a processor under load, so one call a
@@ -43,7 +46,7 @@ func writeSynced(f *os.File, b []byte, off int64) error {
 	unsupported := false
 	if err := rc.Control(func(fd uintptr) {
 		for len(b) > 0 {
-			n, err := unix.Pwritev2(int(fd), [][]byte{b}, off, unix.RWF_DSYNC)
+			n, err := pwritev2(int(fd), [][]byte{b}, off, unix.RWF_DSYNC)
 			switch {
 			case err == unix.EINTR:
 				continue
